@@ -1,0 +1,149 @@
+"""Jinja extensions of the template: derived names, answer checks, and render context.
+
+Validators in copier.yml call the ``*_problem`` filters: each returns an empty string
+for a good answer and a sentence saying what is wrong otherwise, which Copier shows.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+import unicodedata
+from typing import Any
+
+from copier_template_extensions import ContextHook
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+# The example API needs these; the auth_scopes answer only adds to them.
+BUILTIN_SCOPES: dict[str, str] = {
+    "items:read": "Read your items",
+    "items:write": "Create, change and delete your items",
+    "users:read": "Read user accounts",
+    "users:admin": "Manage user accounts and see every user's data",
+}
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+SCOPE_RE = re.compile(r"^[a-z][a-z0-9_]*(:[a-z][a-z0-9_]*)?$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# Names that would shadow what the rendered service imports.
+RESERVED_PACKAGE_NAMES = frozenset(
+    {"alembic", "fastapi", "sqlmodel", "sqlalchemy", "pydantic", "typer", "tests", "migrations"}
+)
+
+
+def slugify(value: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+    slug = "-".join(words)
+    # A slug must start with a letter; prefix rather than drop what the user wrote.
+    return slug if slug[:1].isalpha() else f"app-{slug}".rstrip("-")
+
+
+def to_package_name(slug: str) -> str:
+    return str(slug).replace("-", "_")
+
+
+def project_name_problem(value: Any) -> str:
+    text = str(value or "")
+    if not text.strip():
+        return "project_name must not be empty"
+    if not text.isprintable():
+        return "project_name must be printable text on one line"
+    if len(text) > 80:
+        return "project_name must be at most 80 characters"
+    return ""
+
+
+def slug_problem(value: Any) -> str:
+    if not SLUG_RE.match(str(value or "")):
+        return (
+            f"project_slug {value!r} must be lowercase letters and digits in words "
+            "joined by single hyphens, starting with a letter (e.g. 'my-api')"
+        )
+    return ""
+
+
+def package_name_problem(value: Any) -> str:
+    name = str(value or "")
+    if not name.isidentifier() or not name.isascii() or name != name.lower():
+        return f"package_name {name!r} must be a lowercase Python identifier (e.g. 'my_api')"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"package_name {name!r} is a Python keyword"
+    if name in sys.stdlib_module_names:
+        return f"package_name {name!r} would shadow the standard library module of that name"
+    if name in RESERVED_PACKAGE_NAMES:
+        return f"package_name {name!r} would shadow a package the service depends on"
+    return ""
+
+
+def email_problem(value: Any) -> str:
+    if not EMAIL_RE.match(str(value or "")):
+        return f"author_email {value!r} is not an email address"
+    return ""
+
+
+def scopes_problem(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, dict):
+        return "auth_scopes must be a YAML mapping of scope name to description"
+    for name, description in value.items():
+        if not isinstance(name, str) or not SCOPE_RE.match(name):
+            return (
+                f"scope name {name!r} must look like 'reports' or 'reports:read' "
+                "(lowercase letters, digits and underscores, one optional ':')"
+            )
+        if not isinstance(description, str) or not description.strip():
+            return f"scope {name!r} needs a description (a non-empty string)"
+    return ""
+
+
+def all_scopes(extra: Any) -> dict[str, str]:
+    return {**BUILTIN_SCOPES, **(extra if isinstance(extra, dict) else {})}
+
+
+def default_scopes_problem(value: Any, extra_scopes: Any) -> str:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return "default_user_scopes must be a YAML list of scope names"
+    unknown = [scope for scope in value if scope not in all_scopes(extra_scopes)]
+    if unknown:
+        return f"default_user_scopes has scopes that are not defined: {', '.join(unknown)}"
+    return ""
+
+
+def positive_problem(value: Any, name: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return f"{name} must be a positive whole number"
+    return ""
+
+
+class TemplateFilters(Extension):
+    """Filters for copier.yml defaults and validators, and for the template's files."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters.update(
+            slugify=slugify,
+            to_package_name=to_package_name,
+            project_name_problem=project_name_problem,
+            slug_problem=slug_problem,
+            package_name_problem=package_name_problem,
+            email_problem=email_problem,
+            scopes_problem=scopes_problem,
+            default_scopes_problem=default_scopes_problem,
+            positive_problem=positive_problem,
+        )
+
+
+class ContextUpdater(ContextHook):
+    """Derived values every rendered file may use; runs per render, so stays cheap."""
+
+    def hook(self, context: dict[str, Any]) -> None:
+        database = context.get("database")
+        context["is_postgres"] = database == "postgresql"
+        context["use_rls"] = bool(context.get("rls")) and database == "postgresql"
+        context["scopes"] = all_scopes(context.get("auth_scopes"))
+        context["module_title"] = str(context.get("project_name", "")).replace('"', "'")

@@ -1,0 +1,9 @@
+"""Every table of the service, imported so that Alembic's autogenerate and check see them."""
+
+from sqlmodel import SQLModel
+
+from .users.models import User
+
+metadata = SQLModel.metadata
+
+__all__ = ["User", "metadata"]
