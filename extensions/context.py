@@ -24,6 +24,9 @@ BUILTIN_SCOPES: dict[str, str] = {
     "users:admin": "Manage user accounts and see every user's data",
 }
 
+# Longer names push rendered import lines past the line length that ruff enforces.
+MAX_SLUG_LENGTH = 40
+MAX_PACKAGE_LENGTH = 30
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 SCOPE_RE = re.compile(r"^[a-z][a-z0-9_]*(:[a-z][a-z0-9_]*)?$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -63,6 +66,8 @@ def slug_problem(value: Any) -> str:
             f"project_slug {value!r} must be lowercase letters and digits in words "
             "joined by single hyphens, starting with a letter (e.g. 'my-api')"
         )
+    if len(str(value)) > MAX_SLUG_LENGTH:
+        return f"project_slug {value!r} is longer than {MAX_SLUG_LENGTH} characters"
     return ""
 
 
@@ -70,6 +75,8 @@ def package_name_problem(value: Any) -> str:
     name = str(value or "")
     if not name.isidentifier() or not name.isascii() or name != name.lower():
         return f"package_name {name!r} must be a lowercase Python identifier (e.g. 'my_api')"
+    if len(name) > MAX_PACKAGE_LENGTH:
+        return f"package_name {name!r} is longer than {MAX_PACKAGE_LENGTH} characters"
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         return f"package_name {name!r} is a Python keyword"
     if name in sys.stdlib_module_names:
@@ -114,6 +121,26 @@ def default_scopes_problem(value: Any, extra_scopes: Any) -> str:
     return ""
 
 
+# The per-database locks in locks/ name the rendered project with this placeholder.
+LOCK_PLACEHOLDER = "lockfile-placeholder"
+LOCK_PACKAGE_SEPARATOR = "\n[[package]]\n"
+
+
+def lock_for_project(lock_text: str, slug: str) -> str:
+    """Name the lock's root package after the project, where uv itself would sort it."""
+    header, *packages = str(lock_text).split(LOCK_PACKAGE_SEPARATOR)
+    placeholder = f'name = "{LOCK_PLACEHOLDER}"\n'
+    renamed = [
+        f'name = "{slug}"\n' + block.removeprefix(placeholder)
+        if block.startswith(placeholder)
+        else block
+        for block in packages
+    ]
+    # uv orders packages by name; sort() is stable for several versions of one name.
+    renamed.sort(key=lambda block: block.split('"', 2)[1])
+    return LOCK_PACKAGE_SEPARATOR.join([header, *renamed])
+
+
 def positive_problem(value: Any, name: str) -> str:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         return f"{name} must be a positive whole number"
@@ -135,6 +162,7 @@ class TemplateFilters(Extension):
             scopes_problem=scopes_problem,
             default_scopes_problem=default_scopes_problem,
             positive_problem=positive_problem,
+            lock_for_project=lock_for_project,
         )
 
 

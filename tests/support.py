@@ -1,0 +1,102 @@
+"""Helpers of the meta-tests: the variants, and running commands inside a render."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_questions() -> dict[str, dict[str, Any]]:
+    config = yaml.safe_load((ROOT / "copier.yml").read_text())
+    return {name: spec for name, spec in config.items() if not name.startswith("_")}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named set of answers; the deep ones together reach every question."""
+
+    name: str
+    answers: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def database(self) -> str:
+        return str(self.answers.get("database", "postgresql"))
+
+
+DEEP_VARIANTS = [
+    Variant("postgresql-rls"),
+    Variant(
+        "postgresql-plain",
+        {
+            "project_name": "Ledger Service",
+            "package_name": "ledger_core",
+            "description": 'A ledger with "quotes" and ünïcode',
+            "author_name": "Ada Lovelace",
+            "author_email": "ada@example.org",
+            "python_version": "3.12",
+            "rls": False,
+            "auth_scopes": {"reports:read": "Read reports", "audit": "Export the audit log"},
+            "default_user_scopes": ["items:read", "reports:read"],
+            "access_token_minutes": 5,
+            "refresh_token_days": 30,
+            "docker": False,
+            "license": "Apache-2.0",
+        },
+    ),
+    Variant(
+        "sqlite",
+        {
+            "project_slug": "tiny-notes",
+            "database": "sqlite",
+            "python_version": "3.12",
+            "github_actions": False,
+            "license": "Proprietary",
+        },
+    ),
+]
+
+
+def clean_env(**overrides: str | None) -> dict[str, str]:
+    """The environment for commands inside a render: not this project's venv or pytest."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
+        and not key.startswith(("PYTEST_", "COV_CORE_", "COVERAGE_"))
+    }
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def run(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure, fail the test with what it printed."""
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"`{' '.join(command)}` exited {result.returncode} in {cwd}\n"
+            f"--- stdout ---\n{result.stdout[-8000:]}\n--- stderr ---\n{result.stderr[-8000:]}",
+            pytrace=False,
+        )
+    return result
