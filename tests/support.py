@@ -32,9 +32,9 @@ class Variant:
 
 
 DEEP_VARIANTS = [
-    Variant("postgresql-rls"),
+    Variant("postgresql_rls"),
     Variant(
-        "postgresql-plain",
+        "postgresql_plain",
         {
             "project_name": "Ledger Service",
             "package_name": "ledger_core",
