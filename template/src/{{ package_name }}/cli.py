@@ -10,6 +10,7 @@ from alembic.config import Config
 
 from .core.config import get_settings
 from .core.engine import database_url
+from .core.logging import configure_logging
 
 app = typer.Typer(help="Run and operate the service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
@@ -21,9 +22,13 @@ ALEMBIC_INI = Path("alembic.ini")
 def alembic_config() -> Config:
     if not ALEMBIC_INI.is_file():
         raise typer.BadParameter(f"{ALEMBIC_INI} not found: run this from the project directory")
+    settings = get_settings()
+    configure_logging(settings.log_level)
     config = Config(str(ALEMBIC_INI))
+    # One logging setup for the whole process: ours, not alembic.ini's.
+    config.attributes["configure_logger"] = False
     # Resolve the URL here so that an embedded server is started once, by this process.
-    config.attributes["database_url"] = database_url(get_settings())
+    config.attributes["database_url"] = database_url(settings)
     return config
 
 

