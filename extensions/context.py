@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import secrets
 import sys
 import unicodedata
 from typing import Any
@@ -147,6 +148,11 @@ def positive_problem(value: Any, name: str) -> str:
     return ""
 
 
+def random_secret(length: int) -> str:
+    """A fresh secret for .env, made at render time and never stored in the answers."""
+    return secrets.token_urlsafe(int(length))
+
+
 class TemplateFilters(Extension):
     """Filters for copier.yml defaults and validators, and for the template's files."""
 
@@ -163,6 +169,7 @@ class TemplateFilters(Extension):
             default_scopes_problem=default_scopes_problem,
             positive_problem=positive_problem,
             lock_for_project=lock_for_project,
+            random_secret=random_secret,
         )
 
 

@@ -6,15 +6,16 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from .core.config import Settings, get_settings
+from .auth.errors import OAuth2Error, oauth2_error_response
+from .auth.routes import router as auth_router
+from .core.config import API_PREFIX, Settings, get_settings
 from .core.db import create_sessionmaker
 from .core.engine import create_engine, database_url
 from .core.errors import install_error_handlers
 from .core.logging import configure_logging
 from .core.request_id import RequestIdMiddleware
 from .health.routes import router as health_router
-
-API_PREFIX = "/api/v1"
+from .users.routes import router as users_router
 
 
 @asynccontextmanager
@@ -42,5 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    app.add_exception_handler(OAuth2Error, oauth2_error_response)
     app.include_router(health_router)
+    app.include_router(auth_router, prefix=API_PREFIX)
+    app.include_router(users_router, prefix=API_PREFIX)
     return app

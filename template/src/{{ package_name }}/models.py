@@ -2,8 +2,9 @@
 
 from sqlmodel import SQLModel
 
+from .auth.models import RefreshToken
 from .users.models import User
 
 metadata = SQLModel.metadata
 
-__all__ = ["User", "metadata"]
+__all__ = ["RefreshToken", "User", "metadata"]

@@ -1,16 +1,13 @@
 """The user table. Emails are stored lowercased, so the unique index is case-insensitive."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from ..core.scopes import DEFAULT_USER_SCOPES
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+from ..core.types import UTCDateTime, utc_now
 
 
 class User(SQLModel, table=True):
@@ -19,9 +16,9 @@ class User(SQLModel, table=True):
     hashed_password: str = Field(max_length=255)
     full_name: str | None = Field(default=None, max_length=200)
     scopes: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_USER_SCOPES), sa_column=Column(JSON, nullable=False)
+        default_factory=lambda: sorted(DEFAULT_USER_SCOPES), sa_column=Column(JSON, nullable=False)
     )
     is_active: bool = Field(default=True)
     created_at: datetime = Field(
-        default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False)
+        default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
     )

@@ -1,0 +1,30 @@
+"""Refresh tokens: stored as digests, single-use, grouped in families.
+
+A login starts a family; each refresh spends one token and adds the next one to the
+family. A spent token presented again means it was stolen or replayed, so the whole
+family is revoked and its holder, honest or not, must log in again.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from ..core.types import UTCDateTime, utc_now
+
+
+class RefreshToken(SQLModel, table=True):
+    __tablename__ = "refresh_token"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    family_id: uuid.UUID = Field(index=True)
+    token_digest: str = Field(max_length=64, unique=True)
+    scopes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -1,0 +1,120 @@
+"""Password hashing (passlib API from `libpass`), access tokens (PyJWT), refresh tokens.
+
+Hashing is slow by design, so it runs in a worker thread: the event loop keeps serving
+other requests while a login is being checked.
+"""
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import anyio.to_thread
+import jwt
+from passlib.context import CryptContext
+
+from .config import Settings
+from .types import utc_now
+
+# argon2id with OWASP's minimum parameters (19 MiB, 2 passes, 1 lane); bcrypt hashes
+# from an older system still verify, and are replaced by argon2id on the next login.
+PASSWORDS = CryptContext(
+    schemes=["argon2", "bcrypt"],
+    deprecated=["bcrypt"],
+    argon2__type="ID",
+    argon2__memory_cost=19 * 1024,
+    argon2__rounds=2,
+    argon2__parallelism=1,
+)
+
+JWT_ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ["sub", "exp", "iat", "nbf", "iss", "aud", "jti", "scope"]
+
+
+async def hash_password(password: str) -> str:
+    hashed: str = await anyio.to_thread.run_sync(PASSWORDS.hash, password)
+    return hashed
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    valid: bool
+    # Set when the stored hash uses an old scheme or old parameters.
+    new_hash: str | None = None
+
+
+async def verify_password(password: str, hashed: str) -> PasswordCheck:
+    valid, new_hash = await anyio.to_thread.run_sync(PASSWORDS.verify_and_update, password, hashed)
+    return PasswordCheck(valid=bool(valid), new_hash=new_hash)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    hashed: str = PASSWORDS.hash(secrets.token_urlsafe(16))
+    return hashed
+
+
+async def waste_password_check(password: str) -> None:
+    """Do a login's hashing work for an unknown account: timing reveals no account."""
+    dummy = await anyio.to_thread.run_sync(_dummy_hash)
+    await anyio.to_thread.run_sync(PASSWORDS.verify, password, dummy)
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    subject: uuid.UUID
+    scopes: frozenset[str]
+    token_id: str
+    expires_at: datetime
+
+
+def create_access_token(
+    settings: Settings, subject: uuid.UUID, scopes: list[str], now: datetime | None = None
+) -> str:
+    issued_at = now or utc_now()
+    claims: dict[str, Any] = {
+        "sub": str(subject),
+        "iat": issued_at,
+        "nbf": issued_at,
+        "exp": issued_at + timedelta(minutes=settings.access_token_minutes),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "jti": uuid.uuid4().hex,
+        "scope": " ".join(scopes),
+    }
+    return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=JWT_ALGORITHM)
+
+
+def decode_access_token(settings: Settings, token: str) -> AccessClaims:
+    """Raise jwt.InvalidTokenError unless the token is ours, current, and complete."""
+    claims = jwt.decode(
+        token,
+        settings.secret_key.get_secret_value(),
+        # Pinned: the token's own "alg" header never chooses (no "none", no confusion).
+        algorithms=[JWT_ALGORITHM],
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+        options={"require": REQUIRED_CLAIMS},
+    )
+    try:
+        subject = uuid.UUID(str(claims["sub"]))
+    except ValueError as exc:
+        raise jwt.InvalidTokenError("sub is not a user id") from exc
+    return AccessClaims(
+        subject=subject,
+        scopes=frozenset(str(claims["scope"]).split()),
+        token_id=str(claims["jti"]),
+        expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=utc_now().tzinfo),
+    )
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def refresh_token_digest(token: str) -> str:
+    """Refresh tokens are random (256 bits), so a fast digest is enough to store them."""
+    return hashlib.sha256(token.encode()).hexdigest()
