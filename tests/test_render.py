@@ -109,6 +109,22 @@ def test_answers_file_records_the_source_and_no_secret(rendered: tuple[Variant, 
     assert not any("secret" in key.lower() or "password" in key.lower() for key in answers)
 
 
+def test_secret_key_is_made_at_render_time_and_stays_out_of_git(copie: Any) -> None:
+    first, second = render(copie, {}), render(copie, {})
+    secrets = []
+    for project in (first, second):
+        env = dict(
+            line.split("=", 1)
+            for line in (project / ".env").read_text().splitlines()
+            if "=" in line and not line.startswith("#")
+        )
+        assert len(env["SECRET_KEY"]) >= 32
+        assert env["SECRET_KEY"] not in (project / ".copier-answers.yml").read_text()
+        assert ".env" in (project / ".gitignore").read_text().splitlines()
+        secrets.append(env["SECRET_KEY"])
+    assert secrets[0] != secrets[1]
+
+
 def test_scopes_and_token_answers_reach_the_code(copie: Any) -> None:
     project = render(
         copie,
