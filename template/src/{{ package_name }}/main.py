@@ -15,6 +15,7 @@ from .core.errors import install_error_handlers
 from .core.logging import configure_logging
 from .core.request_id import RequestIdMiddleware
 from .health.routes import router as health_router
+from .items.routes import router as items_router
 from .users.routes import router as users_router
 
 
@@ -47,4 +48,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(users_router, prefix=API_PREFIX)
+    app.include_router(items_router, prefix=API_PREFIX)
     return app

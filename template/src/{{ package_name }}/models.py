@@ -3,8 +3,9 @@
 from sqlmodel import SQLModel
 
 from .auth.models import RefreshToken
+from .items.models import Item
 from .users.models import User
 
 metadata = SQLModel.metadata
 
-__all__ = ["RefreshToken", "User", "metadata"]
+__all__ = ["Item", "RefreshToken", "User", "metadata"]

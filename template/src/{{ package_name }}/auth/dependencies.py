@@ -13,9 +13,10 @@ from uuid import UUID
 import jwt
 from fastapi import Depends, HTTPException, Security, status
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..core.config import API_PREFIX, SettingsDep
-from ..core.db import SessionDep
+from ..core.db import SessionDep, act_as
 from ..core.scopes import SCOPES
 from ..core.security import decode_access_token
 from ..users.models import User
@@ -71,3 +72,17 @@ async def require_user(principal: PrincipalDep, session: SessionDep) -> User:
 
 
 CurrentUser = Annotated[User, Depends(require_user)]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A caller, and the session that acts for it (with RLS: as it, in the database)."""
+
+    principal: Principal
+    session: AsyncSession
+
+
+async def acting_principal(principal: PrincipalDep, session: SessionDep) -> Actor:
+    """Use as `Annotated[Actor, Security(acting_principal, scopes=[...])]`."""
+    act_as(session, principal.user_id, principal.scopes)
+    return Actor(principal, session)

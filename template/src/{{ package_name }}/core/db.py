@@ -1,7 +1,8 @@
 """Async engine and sessions; one session per request, from the app's sessionmaker."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -20,3 +21,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def act_as(session: AsyncSession, user_id: UUID, scopes: Iterable[str]) -> None:
+    """Record whom the session acts for; with RLS, every transaction tells PostgreSQL."""
+    session.info["user_id"] = str(user_id)
+    session.info["scopes"] = " ".join(sorted(scopes))

@@ -1,0 +1,43 @@
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Title = Annotated[str, Field(min_length=1, max_length=200)]
+Description = Annotated[str, Field(max_length=2000)]
+
+
+class ItemCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Description | None = None
+
+
+class ItemUpdate(BaseModel):
+    """Absent fields stay as they are; a null description clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: Description | None = None
+
+    @field_validator("title")
+    @classmethod
+    def title_is_not_null(cls, title: str | None) -> str:
+        # Only a given value reaches here: absent is fine, null is not.
+        if title is None:
+            raise ValueError("title must not be null")
+        return title
+
+
+class ItemRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    title: str
+    description: str | None
+    owner_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
