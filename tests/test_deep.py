@@ -96,6 +96,47 @@ def test_rendered_suite_passes_with_full_coverage(project: DeepProject) -> None:
     assert not re.search(r"\d+ (failed|skipped|xfailed|error)", output)
 
 
+RLS_VARIANTS = [
+    variant
+    for variant in DEEP_VARIANTS
+    if variant.database == "postgresql" and variant.answers.get("rls", True)
+]
+
+
+@pytest.mark.parametrize("variant", RLS_VARIANTS, ids=lambda variant: variant.name)
+def test_rls_tests_fail_when_row_level_security_is_off(variant: Variant, copie: Any) -> None:
+    """The isolation tests must catch a database that does not enforce the policies."""
+    result = copie.copy(extra_answers=variant.answers)
+    assert result.exit_code == 0, repr(result.exception)
+    sabotaged = Path(result.project_dir)
+    migration = next((sabotaged / "migrations/versions").glob("*_row_level_security.py"))
+    source = migration.read_text()
+    for statement in ("ENABLE ROW LEVEL SECURITY", "FORCE ROW LEVEL SECURITY"):
+        assert f"ALTER TABLE item {statement}" in source
+        source = source.replace(f'"ALTER TABLE item {statement}"', '"SELECT 1"')
+    migration.write_text(source)
+    run(["uv", "sync", "--locked"], cwd=sabotaged)
+    outcome = subprocess.run(
+        ["uv", "run", "--locked", "pytest", "tests/rls", "-p", "no:cacheprovider", "--no-cov"],
+        cwd=sabotaged,
+        env=clean_env(DATABASE_URL=SERVER_URL),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    print(outcome.stdout[-3000:])
+    assert outcome.returncode == 1, outcome.stdout[-3000:] + outcome.stderr[-3000:]
+    for test in (
+        "test_a_user_sees_only_their_own_rows",
+        "test_no_context_sees_no_rows",
+        "test_inserting_a_row_for_another_owner_fails",
+        "test_another_owners_row_cannot_be_changed_or_deleted",
+        "test_item_has_forced_rls_and_a_policy_per_command",
+    ):
+        assert f"FAILED tests/rls/test_isolation.py::{test}" in outcome.stdout
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

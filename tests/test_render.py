@@ -84,6 +84,11 @@ def test_files_follow_the_answers(rendered: tuple[Variant, Path]) -> None:
     assert ("LICENSE" in files) == (answers.get("license", "MIT") != "Proprietary")
     is_postgres = variant.database == "postgresql"
     assert (f"src/{package}/core/embedded.py" in files) == is_postgres
+    uses_rls = is_postgres and answers.get("rls", True)
+    assert (f"src/{package}/core/rls.py" in files) == uses_rls
+    assert (f"src/{package}/core/bootstrap.py" in files) == uses_rls
+    assert ("tests/rls/test_isolation.py" in files) == uses_rls
+    assert any(name.endswith("_row_level_security.py") for name in files) == uses_rls
     assert (project / ".python-version").read_text().strip() == answers.get(
         "python_version", "3.13"
     )

@@ -1,17 +1,39 @@
 """Async engine and sessions; one session per request, from the app's sessionmaker."""
 
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Request
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    """Where the service connects (`app`), and where migrations run (`migration`)."""
+
+    app: str
+    migration: str
+
+    @property
+    def app_role(self) -> str | None:
+        return make_url(self.app).username
+
+
+class AppSession(Session):
+    """The synchronous session under every AsyncSession of the service: session events
+    (such as the per-transaction Row-Level Security context) attach to this class."""
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # Objects stay readable after commit: reloading them would need a lazy (sync) load.
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    return async_sessionmaker(
+        engine, class_=AsyncSession, sync_session_class=AppSession, expire_on_commit=False
+    )
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
