@@ -177,8 +177,5 @@ class ContextUpdater(ContextHook):
     """Derived values every rendered file may use; runs per render, so stays cheap."""
 
     def hook(self, context: dict[str, Any]) -> None:
-        database = context.get("database")
-        context["is_postgres"] = database == "postgresql"
-        context["use_rls"] = bool(context.get("rls")) and database == "postgresql"
+        # Built-in scopes first, then the answer's: the order the docs and OpenAPI show.
         context["scopes"] = all_scopes(context.get("auth_scopes"))
-        context["module_title"] = str(context.get("project_name", "")).replace('"', "'")
