@@ -6,6 +6,7 @@ throwaway databases on it. Unset, they start an embedded server (or use SQLite f
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -94,6 +95,40 @@ def test_rendered_suite_passes_with_full_coverage(project: DeepProject) -> None:
     assert passed is not None
     assert int(passed.group(1)) >= 30
     assert not re.search(r"\d+ (failed|skipped|xfailed|error)", output)
+
+
+CONTRACT_ENDPOINTS = {
+    "POST /api/v1/users",
+    "POST /api/v1/auth/token",
+    "POST /api/v1/auth/refresh",
+    "POST /api/v1/auth/logout",
+    "GET /api/v1/users/me",
+    "GET /api/v1/users",
+    "GET /api/v1/users/{id}",
+    "PATCH /api/v1/users/{id}",
+    "DELETE /api/v1/users/{id}",
+    "GET /api/v1/items",
+    "POST /api/v1/items",
+    "GET /api/v1/items/{id}",
+    "PATCH /api/v1/items/{id}",
+    "DELETE /api/v1/items/{id}",
+    "GET /health/live",
+    "GET /health/ready",
+}
+
+
+def test_bench_quick_loads_every_endpoint_within_budget(project: DeepProject) -> None:
+    """`bench --quick` on the local default database (never a shared server: it seeds)."""
+    started = time.perf_counter()
+    output = project.uv(project.slug, "bench", "--quick", DATABASE_URL=None).stdout
+    elapsed = time.perf_counter() - started
+    report = json.loads((project.path / "benchmarks/report.json").read_text())
+    print(f"{project.variant.name}: bench --quick in {elapsed:.0f} s")
+    print(output[output.index("Measured with") :])
+    assert report["problems"] == []
+    loaded = {endpoint["endpoint"] for endpoint in report["endpoints"]}
+    assert loaded == CONTRACT_ENDPOINTS
+    assert all(endpoint["requests"] > 0 for endpoint in report["endpoints"])
 
 
 RLS_VARIANTS = [
