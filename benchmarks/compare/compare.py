@@ -1,0 +1,174 @@
+"""The rendered service against a minimal Starlette + asyncpg app: framework overhead.
+
+    uv run python benchmarks/compare/compare.py [--seconds 20] [--users 20] [--workers 2]
+
+Renders the default answers, seeds its embedded database (1,000 accounts with 100 items
+each), then loads `GET /api/v1/items/{id}` and `GET /api/v1/items` of each app in turn,
+with the same locust users, token, workers and database, and prints the ratios.
+"""
+
+import argparse
+import csv
+import json
+import os
+import secrets
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from copier import run_copy
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+PACKAGE = "my_api"
+ACCOUNT = "bench-0@example.com"
+PORT = 8931
+BASE = f"http://127.0.0.1:{PORT}"
+
+
+def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        if server.poll() is not None:
+            raise RuntimeError(f"{url} exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str], cwd: Path, probe: str):
+    server = subprocess.Popen(command, env=env, cwd=cwd)
+    try:
+        wait_until_up(probe, server)
+        yield
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def load(python: Path, url: str, env: dict[str, str], users: int, seconds: int, prefix: Path):
+    command = [str(python), "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless"]
+    command += ["--host", url, "--users", str(users), "--spawn-rate", str(users)]
+    command += ["--run-time", f"{seconds}s", "--csv", str(prefix), "--only-summary"]
+    command += ["--loglevel", "WARNING"]
+    subprocess.run(command, env=env, check=True, timeout=seconds + 120)
+    with Path(f"{prefix}_stats.csv").open() as stats:
+        return {
+            row["Name"]: (float(row["Requests/s"]), float(row["95%"]), int(row["Failure Count"]))
+            for row in csv.DictReader(stats)
+            if row["Name"] != "Aggregated"
+        }
+
+
+def uvicorn(python: Path, target: list[str], workers: int) -> list[str]:
+    command = [str(python), "-m", "uvicorn", *target, "--port", str(PORT)]
+    command += ["--workers", str(workers), "--loop", "uvloop", "--http", "httptools"]
+    return [*command, "--no-access-log", "--log-level", "warning"]
+
+
+def first_item_id(token: str) -> str:
+    request = urllib.request.Request(
+        f"{BASE}/api/v1/items?limit=1", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return str(json.load(response)["items"][0]["id"])
+
+
+def render(work: Path) -> Path:
+    project = work / "service"
+    run_copy(str(ROOT), project, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+    subprocess.run(["uv", "sync", "--locked", "--quiet"], cwd=project, check=True)
+    return project
+
+
+def main(seconds: int, users: int, workers: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="compare-") as folder:
+        work = Path(folder)
+        project = render(work)
+        python = project / ".venv/bin/python"
+        env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+        env.pop("DATABASE_URL", None)
+        env |= {"DATA_DIR": str(work / "data"), "SECRET_KEY": secrets.token_urlsafe(48)}
+        env |= {"ENVIRONMENT": "production", "LOG_LEVEL": "WARNING"}
+        keeper = subprocess.Popen(
+            [str(python), str(HERE / "keeper.py"), PACKAGE],
+            cwd=project,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert keeper.stdout is not None
+            urls = json.loads(keeper.stdout.readline())
+            env |= {"DATABASE_URL": urls["app"], "MIGRATION_DATABASE_URL": urls["migration"]}
+            mint = [str(python), "-m", PACKAGE, "token", "mint", "--email", ACCOUNT]
+            development = env | {"ENVIRONMENT": "development"}
+            token = subprocess.run(
+                mint, cwd=project, env=development, check=True, capture_output=True, text=True
+            ).stdout.strip()
+            minimal_env = env | {
+                "DATABASE_URL": urls["app"].replace("+asyncpg", ""),
+                "JWT_ISSUER": "my-api",
+                "JWT_AUDIENCE": "my-api-api",
+            }
+            apps = {
+                "rendered service": (
+                    uvicorn(python, [f"{PACKAGE}.main:create_app", "--factory"], workers),
+                    env,
+                ),
+                "minimal app": (
+                    uvicorn(python, ["minimal_app:app", "--app-dir", str(HERE)], workers),
+                    minimal_env,
+                ),
+            }
+            results = {}
+            for name, (command, app_env) in apps.items():
+                with serving(command, app_env, project, f"{BASE}/health/live"):
+                    load_env = env | {
+                        "COMPARE_TOKEN": token,
+                        "COMPARE_ITEM_ID": first_item_id(token),
+                    }
+                    results[name] = load(
+                        python, BASE, load_env, users, seconds, work / name.replace(" ", "_")
+                    )
+        finally:
+            if keeper.stdin is not None:
+                keeper.stdin.close()
+            keeper.wait(timeout=60)
+    report(results, users, seconds, workers)
+
+
+def report(
+    results: dict[str, dict[str, tuple[float, float, int]]], users: int, seconds: int, workers: int
+) -> None:
+    service, minimal = results["rendered service"], results["minimal app"]
+    print(f"{users} locust users, {seconds} s each, {workers} uvicorn workers, one database")
+    print(
+        f"{'endpoint':<18}{'service req/s':>15}{'minimal req/s':>15}{'ratio':>8}"
+        f"{'service p95':>13}{'minimal p95':>13}{'ratio':>8}"
+    )
+    for endpoint in sorted(service):
+        (s_rps, s_p95, s_err), (m_rps, m_p95, m_err) = service[endpoint], minimal[endpoint]
+        print(
+            f"{endpoint:<18}{s_rps:>15.0f}{m_rps:>15.0f}{s_rps / m_rps:>8.0%}"
+            f"{s_p95:>11.0f}ms{m_p95:>11.0f}ms{s_p95 / m_p95:>8.2f}"
+        )
+        if s_err or m_err:
+            print(f"  errors: service {s_err}, minimal {m_err}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    arguments = parser.parse_args()
+    main(arguments.seconds, arguments.users, arguments.workers)

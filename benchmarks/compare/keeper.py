@@ -1,0 +1,18 @@
+"""Keeps the rendered service's embedded database up for the comparison, migrated and
+seeded; prints its URLs as JSON, then waits until its standard input closes."""
+
+import asyncio
+import json
+import sys
+from importlib import import_module
+
+package = sys.argv[1]
+config = import_module(f"{package}.core.config")
+engine = import_module(f"{package}.core.engine")
+bench = import_module(f"{package}.bench")
+
+urls = engine.database_urls(config.get_settings())
+bench.migrate(urls)
+asyncio.run(bench.seed(urls, bench.BenchOptions(seed_users=1000, items_per_user=100), "unused"))
+print(json.dumps({"app": urls.app, "migration": urls.migration}), flush=True)
+sys.stdin.read()
