@@ -13,10 +13,11 @@ class PageParams(BaseModel):
     offset: int
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="Items to skip")] = 0,
 ) -> PageParams:
+    # async: a plain `def` dependency would cost a thread-pool hop per request.
     return PageParams(limit=limit, offset=offset)
 
 
