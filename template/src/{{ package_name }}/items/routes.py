@@ -3,11 +3,12 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Security, status
+from fastapi import APIRouter, HTTPException, Response, Security, status
 
 from ..auth.dependencies import Actor, acting_principal
 from ..core.errors import ErrorBody
 from ..core.pagination import Page, PageDep
+from ..core.responses import json_response
 from . import service
 from .models import Item
 from .schemas import ItemCreate, ItemRead, ItemUpdate
@@ -31,31 +32,35 @@ async def visible_item(actor: Actor, item_id: uuid.UUID) -> Item:
     return item
 
 
-@router.get("", responses=AUTH_ERRORS)
-async def list_items(actor: Reader, page: PageDep) -> Page[ItemRead]:
+@router.get("", response_model=Page[ItemRead], responses=AUTH_ERRORS)
+async def list_items(actor: Reader, page: PageDep) -> Response:
     items, total = await service.list_items(actor.session, actor.principal, page.limit, page.offset)
-    return Page(
+    body = Page[ItemRead](
         items=[ItemRead.model_validate(item) for item in items],
         total=total,
         limit=page.limit,
         offset=page.offset,
     )
+    return json_response(body)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=AUTH_ERRORS)
-async def create_item(actor: Writer, body: ItemCreate) -> ItemRead:
-    return ItemRead.model_validate(await service.create_item(actor.session, actor.principal, body))
+@router.post(
+    "", response_model=ItemRead, status_code=status.HTTP_201_CREATED, responses=AUTH_ERRORS
+)
+async def create_item(actor: Writer, body: ItemCreate) -> Response:
+    item = await service.create_item(actor.session, actor.principal, body)
+    return json_response(ItemRead.model_validate(item), status.HTTP_201_CREATED)
 
 
-@router.get("/{item_id}", responses=ITEM_ERRORS)
-async def read_item(actor: Reader, item_id: uuid.UUID) -> ItemRead:
-    return ItemRead.model_validate(await visible_item(actor, item_id))
+@router.get("/{item_id}", response_model=ItemRead, responses=ITEM_ERRORS)
+async def read_item(actor: Reader, item_id: uuid.UUID) -> Response:
+    return json_response(ItemRead.model_validate(await visible_item(actor, item_id)))
 
 
-@router.patch("/{item_id}", responses=ITEM_ERRORS)
-async def update_item(actor: Writer, item_id: uuid.UUID, changes: ItemUpdate) -> ItemRead:
-    item = await visible_item(actor, item_id)
-    return ItemRead.model_validate(await service.update_item(actor.session, item, changes))
+@router.patch("/{item_id}", response_model=ItemRead, responses=ITEM_ERRORS)
+async def update_item(actor: Writer, item_id: uuid.UUID, changes: ItemUpdate) -> Response:
+    item = await service.update_item(actor.session, await visible_item(actor, item_id), changes)
+    return json_response(ItemRead.model_validate(item))
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ITEM_ERRORS)
