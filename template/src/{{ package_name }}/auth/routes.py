@@ -7,7 +7,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from ..core.config import SettingsDep
 from ..core.db import SessionDep
-from ..core.errors import ErrorBody
+from ..core.errors import ErrorBody, Responses
 from . import service
 from .dependencies import PrincipalDep
 from .schemas import RefreshRequest, TokenPair
@@ -15,7 +15,7 @@ from .schemas import RefreshRequest, TokenPair
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 NO_STORE = {"Cache-Control": "no-store"}
-TOKEN_ERRORS: dict[int | str, dict[str, object]] = {
+TOKEN_ERRORS: Responses = {
     status.HTTP_400_BAD_REQUEST: {"model": ErrorBody, "description": "invalid_scope"},
     status.HTTP_401_UNAUTHORIZED: {"model": ErrorBody, "description": "invalid_grant"},
 }

@@ -3,7 +3,7 @@
 import logging
 from typing import cast
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -19,6 +19,15 @@ class ErrorBody(BaseModel):
 
 class ServerErrorBody(ErrorBody):
     request_id: str
+
+
+# OpenAPI `responses=` of the routes: which errors they document, with their body.
+Responses = dict[int | str, dict[str, object]]
+AUTH_ERRORS: Responses = {
+    status.HTTP_401_UNAUTHORIZED: {"model": ErrorBody},
+    status.HTTP_403_FORBIDDEN: {"model": ErrorBody},
+}
+NOT_FOUND: Responses = {status.HTTP_404_NOT_FOUND: {"model": ErrorBody}}
 
 
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Response, Security, status
 
 from ..auth.dependencies import Actor, acting_principal
-from ..core.errors import ErrorBody
+from ..core.errors import AUTH_ERRORS, NOT_FOUND
 from ..core.pagination import Page, PageDep
 from ..core.responses import json_response
 from . import service
@@ -18,11 +18,7 @@ router = APIRouter(prefix="/items", tags=["items"])
 Reader = Annotated[Actor, Security(acting_principal, scopes=["items:read"])]
 Writer = Annotated[Actor, Security(acting_principal, scopes=["items:write"])]
 
-AUTH_ERRORS: dict[int | str, dict[str, object]] = {
-    status.HTTP_401_UNAUTHORIZED: {"model": ErrorBody},
-    status.HTTP_403_FORBIDDEN: {"model": ErrorBody},
-}
-ITEM_ERRORS = AUTH_ERRORS | {status.HTTP_404_NOT_FOUND: {"model": ErrorBody}}
+ITEM_ERRORS = AUTH_ERRORS | NOT_FOUND
 
 
 async def visible_item(actor: Actor, item_id: uuid.UUID) -> Item:

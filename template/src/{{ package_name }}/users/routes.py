@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Security, status
 
 from ..auth.dependencies import CurrentUser, require_principal
 from ..core.db import SessionDep
-from ..core.errors import ErrorBody
+from ..core.errors import AUTH_ERRORS, NOT_FOUND, ErrorBody
 from ..core.pagination import Page, PageDep
 from . import service
 from .models import User
@@ -15,11 +15,6 @@ from .schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
 
-AUTH_ERRORS: dict[int | str, dict[str, object]] = {
-    status.HTTP_401_UNAUTHORIZED: {"model": ErrorBody},
-    status.HTTP_403_FORBIDDEN: {"model": ErrorBody},
-}
-NOT_FOUND: dict[int | str, dict[str, object]] = {status.HTTP_404_NOT_FOUND: {"model": ErrorBody}}
 
 can_read_users = Security(require_principal, scopes=["users:read"])
 can_admin_users = Security(require_principal, scopes=["users:admin"])
