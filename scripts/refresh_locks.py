@@ -8,28 +8,34 @@ the project's name replaced by a placeholder that uv.lock.jinja puts back at ren
 """
 
 import argparse
+import importlib.util
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 from copier import run_copy
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from extensions.context import LOCK_PLACEHOLDER, lock_for_project  # noqa: E402
-
 DATABASES = ("postgresql", "sqlite")
 
 
-def lock_variant(database: str, *, upgrade: bool) -> str:
+def extensions() -> ModuleType:
+    """The template's own extensions module, loaded from its file."""
+    spec = importlib.util.spec_from_file_location("context", ROOT / "extensions/context.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def lock_variant(database: str, placeholder: str, *, upgrade: bool) -> str:
     with tempfile.TemporaryDirectory(prefix="lock-") as folder:
-        project = Path(folder) / LOCK_PLACEHOLDER
+        project = Path(folder) / placeholder
         run_copy(
             str(ROOT),
             project,
-            data={"project_name": LOCK_PLACEHOLDER, "database": database},
+            data={"project_name": placeholder, "database": database},
             defaults=True,
             unsafe=True,
             vcs_ref="HEAD",
@@ -47,8 +53,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--upgrade", action="store_true", help="upgrade every locked package")
     args = parser.parse_args()
+    context = extensions()
+    placeholder = context.LOCK_PLACEHOLDER
     for database in DATABASES:
-        lock = lock_for_project(lock_variant(database, upgrade=args.upgrade), LOCK_PLACEHOLDER)
+        locked = lock_variant(database, placeholder, upgrade=args.upgrade)
+        lock = context.lock_for_project(locked, placeholder)
         target = ROOT / "locks" / f"{database}.lock"
         changed = not target.exists() or target.read_text() != lock
         target.write_text(lock)
