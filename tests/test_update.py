@@ -41,6 +41,9 @@ HEALTH = "src/my_api/health/routes.py"
 HEALTH_V2_DOCSTRING = '"""Liveness and readiness probes (changed by template v2.0.0)."""'
 README_V2_LINE = "Rendered from copier-fastapi; v2.0.0 added this line."
 NEW_DEPENDENCY = "anyio"  # declared by v2.0.0; already in the lock through starlette
+# A development dependency of v2.0.0 whose uv.lock entry lands right beside the user's
+# new one (cachetools): merged as text, the two locks would conflict there.
+NEW_DEV_DEPENDENCY = "cachecontrol"
 
 
 def env(**overrides: str | None) -> dict[str, str]:
@@ -95,6 +98,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         source / "template/pyproject.toml.jinja",
         '    "argon2-cffi',
         f'    "{NEW_DEPENDENCY}>=4.0",\n    "argon2-cffi',
+    )
+    edit(
+        source / "template/pyproject.toml.jinja",
+        '    "coverage[toml]',
+        f'    "{NEW_DEV_DEPENDENCY}>=0.14",\n    "coverage[toml]',
     )
     # A renamed question, and the migration that carries the old answer over.
     for path in [source / "copier.yml", *source.glob("template/**/*.jinja")]:
@@ -249,6 +257,7 @@ def test_user_edits_survive_and_the_template_changes_arrive(template: Path, tmp_
     project.uv("lock", "--check")
     lock = project.read("uv.lock")
     assert 'name = "cachetools"' in lock
+    assert f'name = "{NEW_DEV_DEPENDENCY}"' in lock
     assert re.search(
         rf'\[package.metadata\]\nrequires-dist = \[\n(.*\n)*?.*"{NEW_DEPENDENCY}"', lock
     )
