@@ -56,10 +56,11 @@ def serving(command: list[str], env: dict[str, str], cwd: Path, probe: str):
 def load(python: Path, url: str, env: dict[str, str], users: int, seconds: int, prefix: Path):
     command = [str(python), "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless"]
     command += ["--host", url, "--users", str(users), "--spawn-rate", str(users)]
-    command += ["--run-time", f"{seconds}s", "--csv", str(prefix), "--only-summary"]
-    command += ["--loglevel", "WARNING"]
+    command += ["--run-time", f"{seconds}s", "--only-summary", "--loglevel", "WARNING"]
+    stats_csv = Path(f"{prefix}_stats.csv")
+    env = env | {"COMPARE_STATS_CSV": str(stats_csv)}
     subprocess.run(command, env=env, check=True, timeout=seconds + 120)
-    with Path(f"{prefix}_stats.csv").open() as stats:
+    with stats_csv.open() as stats:
         return {
             row["Name"]: (float(row["Requests/s"]), float(row["95%"]), int(row["Failure Count"]))
             for row in csv.DictReader(stats)

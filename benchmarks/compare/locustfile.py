@@ -1,8 +1,11 @@
 """The two reads the comparison measures, with one real token and one real item."""
 
+import csv
 import os
 
-from locust import HttpUser, task
+from locust import HttpUser, events, task
+from locust.env import Environment
+from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 HEADERS = {"Authorization": f"Bearer {os.environ['COMPARE_TOKEN']}"}
 ITEM_ID = os.environ["COMPARE_ITEM_ID"]
@@ -16,3 +19,12 @@ class Reader(HttpUser):
     @task
     def list_items(self) -> None:
         self.client.get("/api/v1/items?limit=20", headers=HEADERS, name="GET /items")
+
+
+@events.init.add_listener
+def write_final_stats_at_quit(environment: Environment, **_: object) -> None:
+    # locust's --csv files are rewritten every second and not at exit: these are final.
+    @events.quit.add_listener
+    def write(**_: object) -> None:
+        with open(os.environ["COMPARE_STATS_CSV"], "w", newline="") as stats:
+            StatsCSV(environment, PERCENTILES_TO_REPORT).requests_csv(csv.writer(stats))
