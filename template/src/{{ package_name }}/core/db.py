@@ -36,9 +36,14 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     )
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+def new_session(request: Request) -> AsyncSession:
+    """A session from the running app's sessionmaker (the test suite swaps in its own)."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
+    return sessionmaker()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with new_session(request) as session:
         yield session
 
 

@@ -4,13 +4,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Response, Security, status
+from sqlalchemy import RowMapping
 
 from ..auth.dependencies import Actor, acting_principal
 from ..core.errors import AUTH_ERRORS, NOT_FOUND
 from ..core.pagination import Page, PageDep
 from ..core.responses import json_response
 from . import service
-from .models import Item
 from .schemas import ItemCreate, ItemRead, ItemUpdate
 
 router = APIRouter(prefix="/items", tags=["items"])
@@ -21,18 +21,18 @@ Writer = Annotated[Actor, Security(acting_principal, scopes=["items:write"])]
 ITEM_ERRORS = AUTH_ERRORS | NOT_FOUND
 
 
-async def visible_item(actor: Actor, item_id: uuid.UUID) -> Item:
-    item = await service.get_item(actor.session, actor.principal, item_id)
-    if item is None:
+def item_response(row: RowMapping | None) -> Response:
+    # Another user's item and a missing one get the same answer.
+    if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Item not found")
-    return item
+    return json_response(ItemRead.model_validate(row))
 
 
 @router.get("", response_model=Page[ItemRead], responses=AUTH_ERRORS)
 async def list_items(actor: Reader, page: PageDep) -> Response:
-    items, total = await service.list_items(actor.session, actor.principal, page.limit, page.offset)
+    rows, total = await service.list_items(actor.session, actor.principal, page.limit, page.offset)
     body = Page[ItemRead](
-        items=[ItemRead.model_validate(item) for item in items],
+        items=[ItemRead.model_validate(row) for row in rows],
         total=total,
         limit=page.limit,
         offset=page.offset,
@@ -50,15 +50,16 @@ async def create_item(actor: Writer, body: ItemCreate) -> Response:
 
 @router.get("/{item_id}", response_model=ItemRead, responses=ITEM_ERRORS)
 async def read_item(actor: Reader, item_id: uuid.UUID) -> Response:
-    return json_response(ItemRead.model_validate(await visible_item(actor, item_id)))
+    return item_response(await service.read_item(actor.session, actor.principal, item_id))
 
 
 @router.patch("/{item_id}", response_model=ItemRead, responses=ITEM_ERRORS)
 async def update_item(actor: Writer, item_id: uuid.UUID, changes: ItemUpdate) -> Response:
-    item = await service.update_item(actor.session, await visible_item(actor, item_id), changes)
-    return json_response(ItemRead.model_validate(item))
+    row = await service.update_item(actor.session, actor.principal, item_id, changes)
+    return item_response(row)
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ITEM_ERRORS)
 async def delete_item(actor: Writer, item_id: uuid.UUID) -> None:
-    await service.delete_item(actor.session, await visible_item(actor, item_id))
+    if not await service.delete_item(actor.session, actor.principal, item_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Item not found")
