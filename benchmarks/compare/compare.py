@@ -4,7 +4,9 @@
 
 Renders the default answers, seeds its embedded database (1,000 accounts with 100 items
 each), then loads `GET /api/v1/items/{id}` and `GET /api/v1/items` of each app in turn,
-with the same locust users, token, workers and database, and prints the ratios.
+with the same locust users, token, workers and database, and prints the ratios: of
+requests per second and p95 under load, and of the CPU time each app spent per request
+(read from /proc: Linux only), which the load generator sharing the machine does not skew.
 """
 
 import argparse
@@ -42,12 +44,28 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and all its descendants."""
+    ticks, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            # Fields 14 and 15 of /proc/PID/stat, counted after the command name's ")".
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def serving(command: list[str], env: dict[str, str], cwd: Path, probe: str):
     server = subprocess.Popen(command, env=env, cwd=cwd)
     try:
         wait_until_up(probe, server)
-        yield
+        yield server.pid
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -62,7 +80,12 @@ def load(python: Path, url: str, env: dict[str, str], users: int, seconds: int, 
     subprocess.run(command, env=env, check=True, timeout=seconds + 120)
     with stats_csv.open() as stats:
         return {
-            row["Name"]: (float(row["Requests/s"]), float(row["95%"]), int(row["Failure Count"]))
+            row["Name"]: (
+                float(row["Requests/s"]),
+                float(row["95%"]),
+                int(row["Failure Count"]),
+                int(row["Request Count"]),
+            )
             for row in csv.DictReader(stats)
             if row["Name"] != "Aggregated"
         }
@@ -130,25 +153,31 @@ def main(seconds: int, users: int, workers: int) -> None:
                     minimal_env,
                 ),
             }
-            results = {}
+            results, cpu = {}, {}
             for name, (command, app_env) in apps.items():
-                with serving(command, app_env, project, f"{BASE}/health/live"):
+                with serving(command, app_env, project, f"{BASE}/health/live") as pid:
                     load_env = env | {
                         "COMPARE_TOKEN": token,
                         "COMPARE_ITEM_ID": first_item_id(token),
                     }
+                    started = cpu_seconds(pid)
                     results[name] = load(
                         python, BASE, load_env, users, seconds, work / name.replace(" ", "_")
                     )
+                    cpu[name] = cpu_seconds(pid) - started
         finally:
             if keeper.stdin is not None:
                 keeper.stdin.close()
             keeper.wait(timeout=60)
-    report(results, users, seconds, workers)
+    report(results, cpu, users, seconds, workers)
 
 
 def report(
-    results: dict[str, dict[str, tuple[float, float, int]]], users: int, seconds: int, workers: int
+    results: dict[str, dict[str, tuple[float, float, int, int]]],
+    cpu: dict[str, float],
+    users: int,
+    seconds: int,
+    workers: int,
 ) -> None:
     service, minimal = results["rendered service"], results["minimal app"]
     print(f"{users} locust users, {seconds} s each, {workers} uvicorn workers, one database")
@@ -157,13 +186,22 @@ def report(
         f"{'service p95':>13}{'minimal p95':>13}{'ratio':>8}"
     )
     for endpoint in sorted(service):
-        (s_rps, s_p95, s_err), (m_rps, m_p95, m_err) = service[endpoint], minimal[endpoint]
+        (s_rps, s_p95, s_err, _), (m_rps, m_p95, m_err, _) = service[endpoint], minimal[endpoint]
         print(
             f"{endpoint:<18}{s_rps:>15.0f}{m_rps:>15.0f}{s_rps / m_rps:>8.0%}"
             f"{s_p95:>11.0f}ms{m_p95:>11.0f}ms{s_p95 / m_p95:>8.2f}"
         )
         if s_err or m_err:
             print(f"  errors: service {s_err}, minimal {m_err}")
+    per_request = {
+        name: cpu[name] * 1000 / sum(row[3] for row in results[name].values()) for name in cpu
+    }
+    service_cpu, minimal_cpu = per_request["rendered service"], per_request["minimal app"]
+    print(
+        f"server CPU per request (both endpoints): service {service_cpu:.2f} ms, "
+        f"minimal {minimal_cpu:.2f} ms; the minimal app's is {minimal_cpu / service_cpu:.0%} "
+        "of the service's"
+    )
 
 
 if __name__ == "__main__":
