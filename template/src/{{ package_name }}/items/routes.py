@@ -21,10 +21,14 @@ Writer = Annotated[Actor, Security(acting_principal, scopes=["items:write"])]
 ITEM_ERRORS = AUTH_ERRORS | NOT_FOUND
 
 
-def item_response(row: RowMapping | None) -> Response:
+def item_not_found() -> HTTPException:
     # Another user's item and a missing one get the same answer.
+    return HTTPException(status.HTTP_404_NOT_FOUND, "Item not found")
+
+
+def item_response(row: RowMapping | None) -> Response:
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Item not found")
+        raise item_not_found()
     return json_response(ItemRead.model_validate(row))
 
 
@@ -62,4 +66,4 @@ async def update_item(actor: Writer, item_id: uuid.UUID, changes: ItemUpdate) ->
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ITEM_ERRORS)
 async def delete_item(actor: Writer, item_id: uuid.UUID) -> None:
     if not await service.delete_item(actor.session, actor.principal, item_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Item not found")
+        raise item_not_found()

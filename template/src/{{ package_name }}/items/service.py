@@ -3,10 +3,10 @@
 With Row-Level Security the database enforces the same rule; the filter stays here too,
 so a query never depends on one safeguard alone.
 
-Each operation is one statement. The statements are built once, at import, with bound
-parameters: building a statement and its cache key on every request cost more CPU than
-running it (measured). Reads return rows, which the routes validate straight into their
-response schemas, without ORM objects in between.
+Each operation is one statement, built once at import with bound parameters: building a
+statement and its cache key on every request took an eighth of the CPU time of a read
+(measured). Reads return rows, which the routes validate straight into their response
+schemas, without ORM objects in between.
 """
 
 import uuid
