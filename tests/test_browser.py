@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,9 @@ def authorize(page: Page) -> None:
     dialog.locator("button.close-modal").click()
 
 
-def test_swagger_ui_authorizes_and_calls_users_me_offline(service: Service, tmp_path: Path) -> None:
+@contextmanager
+def offline_browser(service: Service, profile: Path) -> Iterator[tuple[Page, list[str], list[str]]]:
+    """A page whose requests outside the service are refused; (page, requested, refused)."""
     requested: list[str] = []
     refused: list[str] = []
 
@@ -105,7 +108,7 @@ def test_swagger_ui_authorizes_and_calls_users_me_offline(service: Service, tmp_
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
+            str(profile),
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_FLAGS,
@@ -114,25 +117,45 @@ def test_swagger_ui_authorizes_and_calls_users_me_offline(service: Service, tmp_
         try:
             browser.route("**/*", only_the_service)
             browser.on("request", lambda request: requested.append(request.url))
-            page = browser.new_page()
-            page.goto(f"{service.url}/docs")
-            authorize(page)
-            me = page.locator(".opblock-get").filter(
-                has=page.locator(".opblock-summary-path[data-path='/api/v1/users/me']")
-            )
-            me.locator(".opblock-summary").click()
-            me.locator("button.try-out__btn").click()
-            me.locator("button.execute").click()
-            answer = me.locator(".live-responses-table tr.response")
-            expect(answer.locator(".response-col_status")).to_have_text("200")
-            expect(answer.locator(".response-col_description")).to_contain_text(EMAIL)
-            me.scroll_into_view_if_needed()
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT))
+            yield browser.new_page(), requested, refused
         finally:
             browser.close()
+
+
+def test_swagger_ui_authorizes_and_calls_users_me_offline(service: Service, tmp_path: Path) -> None:
+    with offline_browser(service, tmp_path / "profile") as (page, requested, refused):
+        page.goto(f"{service.url}/docs")
+        authorize(page)
+        me = page.locator(".opblock-get").filter(
+            has=page.locator(".opblock-summary-path[data-path='/api/v1/users/me']")
+        )
+        me.locator(".opblock-summary").click()
+        me.locator("button.try-out__btn").click()
+        me.locator("button.execute").click()
+        answer = me.locator(".live-responses-table tr.response")
+        expect(answer.locator(".response-col_status")).to_have_text("200")
+        expect(answer.locator(".response-col_description")).to_contain_text(EMAIL)
+        me.scroll_into_view_if_needed()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT))
     assert refused == []
     assert f"{service.url}/static-offline-docs/swagger-ui-bundle.js" in requested
     assert f"{service.url}/api/v1/auth/token" in requested
     assert f"{service.url}/api/v1/users/me" in requested
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+# ReDoc's bundle always asks its vendor's CDN for a small logo, an image that hides
+# itself when it fails to load (and a docs CSP of img-src 'self' blocks it in the
+# browser): the one request outside the service that ReDoc makes, and no script or style.
+REDOC_VENDOR_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+def test_redoc_renders_the_api_offline(service: Service, tmp_path: Path) -> None:
+    with offline_browser(service, tmp_path / "profile") as (page, requested, refused):
+        page.goto(f"{service.url}/redoc")
+        expect(page.get_by_role("heading", name="My API (0.1.0)", level=1)).to_be_visible()
+        expect(page.get_by_text("/api/v1/users/me").first).to_be_attached()
+        expect(page.get_by_alt_text("redocly logo")).to_have_count(0)
+    assert set(refused) <= {REDOC_VENDOR_LOGO}
+    assert f"{service.url}/static-offline-docs/redoc.standalone.js" in requested
