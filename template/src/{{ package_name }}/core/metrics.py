@@ -80,8 +80,12 @@ class RouteTemplates:
         if matched is None:
             return UNMATCHED_ROUTE
         if id(matched) not in self.templates:
-            self.templates = self._index()
-        return self.templates.get(id(matched), UNMATCHED_ROUTE)
+            templates = self._index()
+            # Something the tree does not hold (a sub-application's route) is looked up
+            # once, not on every request.
+            templates.setdefault(id(matched), UNMATCHED_ROUTE)
+            self.templates = templates
+        return self.templates[id(matched)]
 
 
 class MetricsMiddleware:
