@@ -1,18 +1,23 @@
 """The rendered service against a minimal Starlette + asyncpg app: framework overhead.
 
     uv run python benchmarks/compare/compare.py [--seconds 20] [--users 20] [--workers 2]
+                                                [--instructions]
 
 Renders the default answers, seeds its embedded database (1,000 accounts with 100 items
 each), then loads `GET /api/v1/items/{id}` and `GET /api/v1/items` of each app in turn,
 with the same locust users, token, workers and database, and prints the ratios: of
 requests per second and p95 under load, and of the CPU time each app spent per request
 (read from /proc: Linux only), which the load generator sharing the machine does not skew.
+With --instructions it also calls each app in-process under valgrind's callgrind
+(`in_process.py`) and prints the CPU instructions per request: a count that is the same
+on every run, for telling a change's effect from the noise of a busy machine.
 """
 
 import argparse
 import csv
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -29,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 PACKAGE = "my_api"
 ACCOUNT = "bench-0@example.com"
 PORT = 8931
+REQUESTS = 100  # per read, under callgrind (about 50 times slower than native)
 BASE = f"http://127.0.0.1:{PORT}"
 
 
@@ -112,7 +118,24 @@ def render(work: Path) -> Path:
     return project
 
 
-def main(seconds: int, users: int, workers: int) -> None:
+def instructions_per_request(
+    python: Path, target: list[str], env: dict[str, str], cwd: Path, out: Path
+) -> dict[str, int]:
+    """CPU instructions per request of each read, counted by callgrind in-process."""
+    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+    command += [str(python), str(HERE / "in_process.py"), *target, "--requests", str(REQUESTS)]
+    subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True, timeout=1800)
+    counts = {}
+    for dump in out.parent.glob(f"{out.name}.*"):
+        text = dump.read_text()
+        label = re.search(r"^desc: Trigger: .* (\S+)$", text, re.MULTILINE)
+        total = re.search(r"^summary: (\d+)", text, re.MULTILINE)
+        if label and total:
+            counts[label.group(1).replace("_", " ", 1)] = int(total.group(1)) // REQUESTS
+    return counts
+
+
+def main(seconds: int, users: int, workers: int, instructions: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="compare-") as folder:
         work = Path(folder)
         project = render(work)
@@ -153,23 +176,44 @@ def main(seconds: int, users: int, workers: int) -> None:
                     minimal_env,
                 ),
             }
-            results, cpu = {}, {}
+            results, cpu, counted = {}, {}, {}
+            reads = {"COMPARE_TOKEN": token}
             for name, (command, app_env) in apps.items():
                 with serving(command, app_env, project, f"{BASE}/health/live") as pid:
-                    load_env = env | {
-                        "COMPARE_TOKEN": token,
-                        "COMPARE_ITEM_ID": first_item_id(token),
-                    }
+                    reads.setdefault("COMPARE_ITEM_ID", first_item_id(token))
                     started = cpu_seconds(pid)
                     results[name] = load(
-                        python, BASE, load_env, users, seconds, work / name.replace(" ", "_")
+                        python, BASE, env | reads, users, seconds, work / name.replace(" ", "_")
                     )
                     cpu[name] = cpu_seconds(pid) - started
+            if instructions:
+                in_process = {
+                    "rendered service": ([f"{PACKAGE}.main:create_app", "--factory"], env),
+                    "minimal app": (["minimal_app:app"], minimal_env | {"PYTHONPATH": str(HERE)}),
+                }
+                for name, (target, app_env) in in_process.items():
+                    out = work / f"callgrind.{name.replace(' ', '_')}"
+                    counted[name] = instructions_per_request(
+                        python, target, app_env | reads, project, out
+                    )
         finally:
             if keeper.stdin is not None:
                 keeper.stdin.close()
             keeper.wait(timeout=60)
     report(results, cpu, users, seconds, workers)
+    if counted:
+        report_instructions(counted)
+
+
+def report_instructions(counted: dict[str, dict[str, int]]) -> None:
+    service, minimal = counted["rendered service"], counted["minimal app"]
+    print(f"CPU instructions per request, in-process (callgrind, {REQUESTS} requests each):")
+    for endpoint in sorted(service):
+        print(
+            f"{endpoint:<18}service {service[endpoint] / 1e6:.2f} M, "
+            f"minimal {minimal[endpoint] / 1e6:.2f} M: the minimal app's is "
+            f"{minimal[endpoint] / service[endpoint]:.0%} of the service's"
+        )
 
 
 def report(
@@ -209,5 +253,8 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count instructions with callgrind"
+    )
     arguments = parser.parse_args()
-    main(arguments.seconds, arguments.users, arguments.workers)
+    main(arguments.seconds, arguments.users, arguments.workers, arguments.instructions)
