@@ -4,8 +4,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Title = Annotated[str, Field(min_length=1, max_length=200)]
-Description = Annotated[str, Field(max_length=2000)]
+from ..core.text import NoNul
+
+Title = Annotated[str, Field(min_length=1, max_length=200), NoNul]
+Description = Annotated[str, Field(max_length=2000), NoNul]
 
 
 class ItemCreate(BaseModel):

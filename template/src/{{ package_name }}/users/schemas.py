@@ -7,13 +7,16 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from ..core.scopes import SCOPES
+from ..core.text import NoNul
 
 MIN_PASSWORD_LENGTH = 12
 # Long enough for any passphrase, short enough that hashing it costs nothing extra.
 MAX_PASSWORD_LENGTH = 128
 
-Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
-FullName = Annotated[str, Field(min_length=1, max_length=200)]
+Password = Annotated[
+    str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH), NoNul
+]
+FullName = Annotated[str, Field(min_length=1, max_length=200), NoNul]
 
 
 def known_scopes(scopes: list[str]) -> list[str]:
