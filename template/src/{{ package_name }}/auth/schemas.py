@@ -1,6 +1,6 @@
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.text import NoNul
 
@@ -38,4 +38,6 @@ class TokenPair(BaseModel):
 
 
 class RefreshRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     refresh_token: Annotated[str, Field(min_length=1, max_length=512), NoNul]

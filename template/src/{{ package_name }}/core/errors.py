@@ -5,10 +5,13 @@ import logging
 from typing import cast
 
 from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
 from .guard import API_HEADERS
 from .outage import database_unavailable
@@ -53,6 +56,36 @@ async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
+UNPARSABLE_BODY = {"type": "json_invalid", "loc": ["body"], "msg": "Body is not valid JSON"}
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    error = cast(HTTPException, exc)
+    if error.status_code == status.HTTP_400_BAD_REQUEST and isinstance(
+        error.__cause__, ValueError | RecursionError
+    ):
+        # A body that is not JSON text at all (not UTF-8, a number past Python's digit
+        # limit, nesting too deep): refused like any malformed JSON, with a 422.
+        return JSONResponse({"detail": [UNPARSABLE_BODY]}, status_code=422)
+    if error.status_code == status.HTTP_405_METHOD_NOT_ALLOWED and (
+        allowed := allowed_methods(request)
+    ):
+        error.headers = {**(error.headers or {}), "Allow": allowed}
+    return await http_exception_handler(request, error)
+
+
+def allowed_methods(request: Request) -> str | None:
+    """Every method of the path (RFC 9110: a 405 lists them), from the OpenAPI schema:
+    the router's own header names only the first route that matched the path."""
+    path, paths = request.scope["path"], request.app.openapi()["paths"]
+    # As in OpenAPI, a concrete path (/users/me) comes before a template (/users/{id}).
+    matching = [path] if path in paths else [t for t in paths if compile_path(t)[0].match(path)]
+    methods = {method.upper() for template in matching for method in paths[template]}
+    if "GET" in methods:
+        methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
+    return ", ".join(sorted(methods)) or None
+
+
 def request_id_of(request: Request) -> str:
     request_id: str = getattr(request.state, "request_id", "-")
     return request_id
@@ -87,6 +120,7 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
     # Handled inside the middleware (these classes are not Exception itself).
     app.add_exception_handler(SQLAlchemyError, database_error)
     app.add_exception_handler(OSError, database_error)

@@ -26,7 +26,9 @@ def known_scopes(scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
-Scopes = Annotated[list[str], AfterValidator(known_scopes)]
+# The schema lists the scopes, so that clients (and fuzzers) know which exist.
+ScopeName = Annotated[str, Field(json_schema_extra={"enum": sorted(SCOPES)})]
+Scopes = Annotated[list[ScopeName], AfterValidator(known_scopes)]
 
 
 def normalize_email(email: str) -> str:
@@ -34,6 +36,9 @@ def normalize_email(email: str) -> str:
 
 
 class UserCreate(BaseModel):
+    # strict: JSON types as the schema says (no "1" for 1, no 0 for false).
+    model_config = ConfigDict(strict=True)
+
     email: Annotated[EmailStr, AfterValidator(normalize_email)]
     password: Password
     full_name: FullName | None = None
@@ -48,7 +53,7 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     """An administrator's change to an account; absent or null fields stay as they are."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     full_name: FullName | None = None
     scopes: Scopes | None = None
