@@ -359,8 +359,8 @@ class EmbeddedServer:
     def rows(self, socket_dir: str) -> dict[str, str]:
         """Every item's title and description, read as the superuser (RLS does not apply)."""
         output = run(
-            ["psql", "-h", socket_dir, "-U", "postgres", "-d", "app", "-AtF", "\t", "-c",
-             "SELECT title, description FROM item"],
+            [str(self.bin_dir / "psql"), "-h", socket_dir, "-U", "postgres", "-d", "app",
+             "-AtF", "\t", "-c", "SELECT title, description FROM item"],
             cwd=self.pgdata,
         ).stdout  # fmt: skip
         return dict(line.split("\t", 1) for line in output.splitlines() if line)
