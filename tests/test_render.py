@@ -89,6 +89,10 @@ def test_files_follow_the_answers(rendered: tuple[Variant, Path]) -> None:
     assert (f"src/{package}/core/bootstrap.py" in files) == uses_rls
     assert ("tests/rls/test_isolation.py" in files) == uses_rls
     assert any(name.endswith("_row_level_security.py") for name in files) == uses_rls
+    # With RLS, a revision joins 0004 and the login throttle's 0005 and grants its table.
+    assert any(name.endswith("_login_throttle_grants.py") for name in files) == uses_rls
+    assert any(name.endswith("_login_throttle.py") for name in files)
+    assert "tests/fuzz/test_openapi.py" in files
     assert (project / ".python-version").read_text().strip() == answers.get(
         "python_version", "3.13"
     )

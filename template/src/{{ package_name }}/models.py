@@ -2,10 +2,10 @@
 
 from sqlmodel import SQLModel
 
-from .auth.models import RefreshToken
+from .auth.models import LoginThrottle, RefreshToken
 from .items.models import Item
 from .users.models import User
 
 metadata = SQLModel.metadata
 
-__all__ = ["Item", "RefreshToken", "User", "metadata"]
+__all__ = ["Item", "LoginThrottle", "RefreshToken", "User", "metadata"]

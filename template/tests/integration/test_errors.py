@@ -59,3 +59,17 @@ async def test_wrong_method_is_a_json_405(client: AsyncClient) -> None:
     response = await client.post("/health/live")
     assert response.status_code == 405
     assert response.json() == {"detail": "Method Not Allowed"}
+
+
+async def test_a_405_lists_every_method_of_the_path(client: AsyncClient) -> None:
+    response = await client.delete("/api/v1/users")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD, POST"
+    item = await client.put("/api/v1/items/6f1d2c1e-0000-4000-8000-000000000000")
+    assert item.headers["Allow"] == "DELETE, GET, HEAD, PATCH"
+    # A concrete path comes before the template it also matches (/users/{user_id}).
+    assert (await client.options("/api/v1/users/me")).headers["Allow"] == "GET, HEAD"
+    # Outside the API's schema, the router's own answer stands.
+    docs = await client.post("/docs")
+    assert docs.status_code == 405
+    assert "GET" in docs.headers["Allow"].split(", ")

@@ -28,3 +28,18 @@ class RefreshToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Login attempts counted per key (an account's email or a client address, digested)
+    in a fixed window. In the database, so every worker and instance counts together.
+
+    Times are Unix seconds (float): the throttle's upsert compares them in SQL, the same
+    way on every database.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=80)
+    attempts: int
+    window_started: float = Field(index=True)

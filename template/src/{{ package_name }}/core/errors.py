@@ -1,16 +1,27 @@
-"""Every error is a JSON body; a 500 says nothing but the request id to quote."""
+"""Every error is a JSON body; a 500 says nothing but the request id to quote, and a
+database that cannot serve is a 503 that clients may retry."""
 
 import logging
 from typing import cast
 
 from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
+from .guard import API_HEADERS
+from .outage import database_unavailable
 from .request_id import HEADER
 
 logger = logging.getLogger(__name__)
+
+DATABASE_UNAVAILABLE = "database unavailable"
+# Seconds a client should wait before retrying after a 503.
+RETRY_AFTER_UNAVAILABLE = "5"
 
 
 class ErrorBody(BaseModel):
@@ -28,6 +39,12 @@ AUTH_ERRORS: Responses = {
     status.HTTP_403_FORBIDDEN: {"model": ErrorBody},
 }
 NOT_FOUND: Responses = {status.HTTP_404_NOT_FOUND: {"model": ErrorBody}}
+UNAVAILABLE: Responses = {
+    status.HTTP_503_SERVICE_UNAVAILABLE: {
+        "model": ErrorBody,
+        "description": "The database cannot be reached now; retry after Retry-After seconds",
+    }
+}
 
 
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -39,13 +56,72 @@ async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
-async def unhandled_error(request: Request, _exc: Exception) -> JSONResponse:
+UNPARSABLE_BODY = {"type": "json_invalid", "loc": ["body"], "msg": "Body is not valid JSON"}
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    error = cast(HTTPException, exc)
+    if error.status_code == status.HTTP_400_BAD_REQUEST and isinstance(
+        error.__cause__, ValueError | RecursionError
+    ):
+        # A body that is not JSON text at all (not UTF-8, a number past Python's digit
+        # limit, nesting too deep): refused like any malformed JSON, with a 422.
+        return JSONResponse({"detail": [UNPARSABLE_BODY]}, status_code=422)
+    if error.status_code == status.HTTP_405_METHOD_NOT_ALLOWED and (
+        allowed := allowed_methods(request)
+    ):
+        error.headers = {**(error.headers or {}), "Allow": allowed}
+    return await http_exception_handler(request, error)
+
+
+def allowed_methods(request: Request) -> str | None:
+    """Every method of the path (RFC 9110: a 405 lists them), from the OpenAPI schema:
+    the router's own header names only the first route that matched the path."""
+    path, paths = request.scope["path"], request.app.openapi()["paths"]
+    # As in OpenAPI, a concrete path (/users/me) comes before a template (/users/{id}).
+    matching = [path] if path in paths else [t for t in paths if compile_path(t)[0].match(path)]
+    methods = {method.upper() for template in matching for method in paths[template]}
+    if "GET" in methods:
+        methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
+    return ", ".join(sorted(methods)) or None
+
+
+def request_id_of(request: Request) -> str:
     request_id: str = getattr(request.state, "request_id", "-")
-    logger.exception("unhandled error (request id %s)", request_id)
+    return request_id
+
+
+def server_error(request: Request, exc: Exception) -> JSONResponse:
+    request_id = request_id_of(request)
+    logger.error("unhandled error (request id %s)", request_id, exc_info=exc)
     body = ServerErrorBody(detail="Internal Server Error", request_id=request_id)
-    return JSONResponse(body.model_dump(), status_code=500, headers={HEADER: request_id})
+    return JSONResponse(body.model_dump(), status_code=500)
+
+
+async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    response = server_error(request, exc)
+    # This handler answers outside every middleware: it adds what they would have.
+    response.headers.update({HEADER: request_id_of(request), **API_HEADERS})
+    return response
+
+
+async def database_error(request: Request, exc: Exception) -> JSONResponse:
+    """SQLAlchemy's and the driver's errors: a 503 when the database cannot serve."""
+    if not database_unavailable(exc):
+        return server_error(request, exc)
+    # One line, no traceback: an outage would otherwise flood the logs.
+    logger.warning("%s: %s", DATABASE_UNAVAILABLE, type(exc).__name__)
+    return JSONResponse(
+        {"detail": DATABASE_UNAVAILABLE},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": RETRY_AFTER_UNAVAILABLE},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    # Handled inside the middleware (these classes are not Exception itself).
+    app.add_exception_handler(SQLAlchemyError, database_error)
+    app.add_exception_handler(OSError, database_error)
     app.add_exception_handler(Exception, unhandled_error)

@@ -3,13 +3,17 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
-Title = Annotated[str, Field(min_length=1, max_length=200)]
-Description = Annotated[str, Field(max_length=2000)]
+from ..core.text import NoNul
+
+Title = Annotated[str, Field(min_length=1, max_length=200), NoNul]
+Description = Annotated[str, Field(max_length=2000), NoNul]
 
 
 class ItemCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: JSON types as the schema says (no "1" for 1, no 0 for false).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     title: Title
     description: Description | None = None
@@ -18,9 +22,10 @@ class ItemCreate(BaseModel):
 class ItemUpdate(BaseModel):
     """Absent fields stay as they are; a null description clears it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    title: Title | None = None
+    # Optional, never null (the schema shows no null either).
+    title: Title | SkipJsonSchema[None] = None
     description: Description | None = None
 
     @field_validator("title")

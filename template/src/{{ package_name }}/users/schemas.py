@@ -7,13 +7,16 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from ..core.scopes import SCOPES
+from ..core.text import NoNul
 
 MIN_PASSWORD_LENGTH = 12
 # Long enough for any passphrase, short enough that hashing it costs nothing extra.
 MAX_PASSWORD_LENGTH = 128
 
-Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
-FullName = Annotated[str, Field(min_length=1, max_length=200)]
+Password = Annotated[
+    str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH), NoNul
+]
+FullName = Annotated[str, Field(min_length=1, max_length=200), NoNul]
 
 
 def known_scopes(scopes: list[str]) -> list[str]:
@@ -23,7 +26,9 @@ def known_scopes(scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
-Scopes = Annotated[list[str], AfterValidator(known_scopes)]
+# The schema lists the scopes, so that clients (and fuzzers) know which exist.
+ScopeName = Annotated[str, Field(json_schema_extra={"enum": sorted(SCOPES)})]
+Scopes = Annotated[list[ScopeName], AfterValidator(known_scopes)]
 
 
 def normalize_email(email: str) -> str:
@@ -31,6 +36,9 @@ def normalize_email(email: str) -> str:
 
 
 class UserCreate(BaseModel):
+    # strict: JSON types as the schema says (no "1" for 1, no 0 for false).
+    model_config = ConfigDict(strict=True)
+
     email: Annotated[EmailStr, AfterValidator(normalize_email)]
     password: Password
     full_name: FullName | None = None
@@ -45,7 +53,7 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     """An administrator's change to an account; absent or null fields stay as they are."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     full_name: FullName | None = None
     scopes: Scopes | None = None

@@ -1,0 +1,21 @@
+"""What the fuzzing sent, per operation, printed at the end of the run."""
+
+from collections import Counter, defaultdict
+
+import pytest
+
+SENT: defaultdict[str, Counter[int]] = defaultdict(Counter)
+
+
+def record(operation: str, status: int) -> None:
+    SENT[operation][status] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not SENT:
+        return
+    total = sum(sum(statuses.values()) for statuses in SENT.values())
+    terminalreporter.section(f"fuzzing: {total} requests")
+    for operation, statuses in sorted(SENT.items(), key=lambda entry: entry[0].split()[::-1]):
+        seen = ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
+        terminalreporter.write_line(f"{operation}: {sum(statuses.values())} ({seen})")
