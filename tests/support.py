@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,11 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# A rendered project's own pytest resets its `pytest-of-<user>` folder to mode 0700. Were
+# that the folder this pytest renders into, it would lock the embedded server's system
+# user (as root) out of the binaries in the render's .venv: the two get separate roots.
+RENDERED_PYTEST_TEMPROOT = Path(tempfile.gettempdir()) / "copier-fastapi-rendered-pytest"
 
 
 def load_questions() -> dict[str, dict[str, Any]]:
@@ -77,6 +83,8 @@ def clean_env(**overrides: str | None) -> dict[str, str]:
             env.pop(key, None)
         else:
             env[key] = value
+    RENDERED_PYTEST_TEMPROOT.mkdir(exist_ok=True)
+    env["PYTEST_DEBUG_TEMPROOT"] = str(RENDERED_PYTEST_TEMPROOT)
     return env
 
 
