@@ -200,6 +200,9 @@ def test_serve_answers_ready_on_the_local_default_database(project: DeepProject)
         output, _ = process.communicate(timeout=60)
     assert status == 200, output
     assert process.returncode == 0, output
+    if project.variant.database == "postgresql":
+        # Ctrl-C stops the embedded server too: PostgreSQL removes postmaster.pid.
+        assert not (project.path / ".data" / "postgres" / "postmaster.pid").exists(), output
 
 
 def wait_for_ready(url: str, process: subprocess.Popen[str], timeout: float = 90) -> int:
