@@ -2,10 +2,10 @@
 
 from sqlmodel import SQLModel
 
-from .auth.models import LoginThrottle, RefreshToken
+from .auth.models import AccountToken, LoginThrottle, RefreshToken
 from .items.models import Item
 from .users.models import User
 
 metadata = SQLModel.metadata
 
-__all__ = ["Item", "LoginThrottle", "RefreshToken", "User", "metadata"]
+__all__ = ["AccountToken", "Item", "LoginThrottle", "RefreshToken", "User", "metadata"]

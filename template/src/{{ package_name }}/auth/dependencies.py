@@ -2,9 +2,10 @@
 
     @router.get("/items", dependencies=[Security(require_principal, scopes=["items:read"])])
 
-An authenticated read needs no database lookup: the signed token carries the user id
-and the granted scopes. The dependency chains are kept short on purpose: FastAPI's cost
-per request grows with each dependency it solves.
+The signed token carries the user id and the granted scopes; whether its account may
+still use them comes from the process's view of accounts (auth/revocation.py), which
+costs a hot request no database round trip. The dependency chains are kept short on
+purpose: FastAPI's cost per request grows with each dependency it solves.
 """
 
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from ..core.db import SessionDep, act_as, new_session
 from ..core.scopes import SCOPES
 from ..core.security import decode_access_token
 from ..users.models import User
+from .revocation import account_state
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=f"{API_PREFIX}/auth/token", scopes=SCOPES)
 
@@ -30,6 +32,12 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl=f"{API_PREFIX}/auth/token", scopes
 class Principal:
     user_id: UUID
     scopes: frozenset[str]
+
+
+def client_address(request: Request) -> str:
+    """The caller's IP address, for throttling. Behind a proxy, uvicorn's
+    --forwarded-allow-ips makes this the real client's."""
+    return request.client.host if request.client else "unknown"
 
 
 def invalid_token() -> HTTPException:
@@ -48,21 +56,41 @@ def insufficient_scope(security_scopes: SecurityScopes) -> HTTPException:
     )
 
 
-def authorize(request: Request, token: str, security_scopes: SecurityScopes) -> Principal:
+async def authorize(
+    request: Request, token: str, security_scopes: SecurityScopes, session: AsyncSession
+) -> Principal:
+    """The caller of a valid token whose account may still use it, with the scopes that
+    both the token grants and the account still holds.
+
+    Raises 401 (RFC 6750 `invalid_token`) for a bad or expired token, or an account that
+    is gone, deactivated, or whose password changed since the token was issued; 403
+    (`insufficient_scope`) when those scopes lack one the route needs.
+    """
     settings: Settings = request.app.state.settings
     try:
         claims = decode_access_token(settings, token)
     except jwt.InvalidTokenError as exc:
         raise invalid_token() from exc
-    if not claims.scopes.issuperset(security_scopes.scopes):
+    account = await account_state(request.app.state.accounts, session, claims.subject)
+    if (
+        account is None
+        or not account.is_active
+        or account.credentials_version != claims.credentials_version
+    ):
+        raise invalid_token()
+    scopes = claims.scopes if claims.scopes <= account.scopes else claims.scopes & account.scopes
+    if not scopes.issuperset(security_scopes.scopes):
         raise insufficient_scope(security_scopes)
-    return Principal(user_id=claims.subject, scopes=claims.scopes)
+    return Principal(user_id=claims.subject, scopes=scopes)
 
 
 async def require_principal(
-    security_scopes: SecurityScopes, request: Request, token: Annotated[str, Depends(oauth2_scheme)]
+    security_scopes: SecurityScopes,
+    request: Request,
+    token: Annotated[str, Depends(oauth2_scheme)],
+    session: SessionDep,
 ) -> Principal:
-    return authorize(request, token, security_scopes)
+    return await authorize(request, token, security_scopes, session)
 
 
 PrincipalDep = Annotated[Principal, Security(require_principal)]
@@ -92,7 +120,7 @@ async def acting_principal(
 ) -> AsyncIterator[Actor]:
     """Use as `Annotated[Actor, Security(acting_principal, scopes=[...])]`: the caller, checked,
     and a session of its own, in one dependency (the hot path of every item route)."""
-    principal = authorize(request, token, security_scopes)
     async with new_session(request) as session:
+        principal = await authorize(request, token, security_scopes, session)
         act_as(session, principal.user_id, principal.scopes)
         yield Actor(principal, session)

@@ -30,6 +30,28 @@ class RefreshToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
+class AccountToken(SQLModel, table=True):
+    """A single-use token mailed to an account's address: a password reset, or the proof
+    that the address is the account holder's. Stored as a digest, like refresh tokens:
+    the table alone lets nobody reset a password.
+    """
+
+    __tablename__ = "account_token"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    # "password_reset" or "email_verification" (auth/account_tokens.py).
+    purpose: str = Field(max_length=32)
+    token_digest: str = Field(max_length=64, unique=True)
+    # The address the token was mailed to: it verifies that address and no later one.
+    email: str = Field(max_length=320)
+    created_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
 class LoginThrottle(SQLModel, table=True):
     """Login attempts counted per key (an account's email or a client address, digested)
     in a fixed window. In the database, so every worker and instance counts together.

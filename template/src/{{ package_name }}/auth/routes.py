@@ -1,15 +1,32 @@
-"""The OAuth2 password flow, refresh rotation and logout."""
+"""The OAuth2 password flow, refresh rotation and logout; password reset and email
+verification by mail."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    Form,
+    HTTPException,
+    Request,
+    Response,
+    status,
+)
 
 from ..core.config import SettingsDep
 from ..core.db import SessionDep
 from ..core.errors import ErrorBody, Responses
-from . import service, throttle
-from .dependencies import PrincipalDep
-from .schemas import LoginForm, RefreshRequest, TokenPair
+from . import recovery, service, throttle
+from .dependencies import PrincipalDep, client_address
+from .schemas import (
+    EmailRequest,
+    EmailVerification,
+    LoginForm,
+    PasswordReset,
+    RefreshRequest,
+    TokenPair,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -29,11 +46,6 @@ THROTTLED: Responses = {
 }
 
 
-def client_address(request: Request) -> str:
-    # Behind a proxy, uvicorn's --forwarded-allow-ips makes this the real client.
-    return request.client.host if request.client else "unknown"
-
-
 @router.post("/token", responses=TOKEN_ERRORS | THROTTLED)
 async def login(
     form: Annotated[LoginForm, Form()],
@@ -46,7 +58,12 @@ async def login(
 
     Throttled per client address and per account (429 with Retry-After)."""
     await throttle.admit_login(session, settings, client_address(request), form.username)
-    user = await service.authenticate(session, form.username, form.password)
+    user = await service.authenticate(
+        session,
+        form.username,
+        form.password,
+        require_verified_email=settings.email_verification_required,
+    )
     scopes = service.grant_scopes(form.scopes, user.scopes)
     await throttle.login_succeeded(session, settings, form.username)
     response.headers.update(NO_STORE)
@@ -70,3 +87,86 @@ async def refresh(
 async def logout(body: RefreshRequest, principal: PrincipalDep, session: SessionDep) -> None:
     """Revoke the refresh token's whole family: every device of this login is logged out."""
     await service.logout(session, principal.user_id, body.refresh_token)
+
+
+INVALID_LINK = "This link is invalid or has expired: ask for a new one"
+MAIL_REQUEST: Responses = {
+    status.HTTP_202_ACCEPTED: {
+        "description": "The same answer whether or not the address has an account"
+    }
+}
+INVALID_TOKEN: Responses = {
+    status.HTTP_400_BAD_REQUEST: {
+        "model": ErrorBody,
+        "description": "The token is unknown, spent or expired",
+    }
+}
+
+
+async def password_reset_enabled(settings: SettingsDep) -> None:
+    if not settings.password_reset_enabled:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Password reset is disabled")
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Depends(password_reset_enabled)],
+    responses=MAIL_REQUEST | {status.HTTP_404_NOT_FOUND: {"model": ErrorBody}},
+)
+async def request_password_reset(
+    body: EmailRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> None:
+    """Mail a link to set a new password to the address, if an active account has it.
+
+    Always 202, in the same time, throttled or not (ACCOUNT_MAILS_PER_ACCOUNT and
+    ACCOUNT_MAILS_PER_ADDRESS): the answer tells nothing about accounts. The link is
+    valid for PASSWORD_RESET_TOKEN_MINUTES, once."""
+    if await throttle.admit_account_mail(session, settings, client_address(request), body.email):
+        sessions = request.app.state.sessionmaker
+        background.add_task(recovery.send_password_reset, sessions, settings, body.email)
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(password_reset_enabled)],
+    responses=INVALID_TOKEN | {status.HTTP_404_NOT_FOUND: {"model": ErrorBody}},
+)
+async def confirm_password_reset(body: PasswordReset, session: SessionDep) -> None:
+    """Set a new password with a reset link's token. Every session of the account ends:
+    its access tokens are refused from the next request on, its refresh tokens revoked."""
+    if not await recovery.reset_password(session, body.token, body.new_password):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, INVALID_LINK)
+
+
+@router.post("/email-verification", status_code=status.HTTP_202_ACCEPTED, responses=MAIL_REQUEST)
+async def request_email_verification(
+    body: EmailRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> None:
+    """Mail a new verification link to the address, if an account has it unverified.
+
+    Always 202, in the same time, throttled like password resets."""
+    if await throttle.admit_account_mail(session, settings, client_address(request), body.email):
+        sessions = request.app.state.sessionmaker
+        background.add_task(recovery.send_email_verification, sessions, settings, body.email)
+
+
+@router.post(
+    "/email-verification/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=INVALID_TOKEN,
+)
+async def confirm_email_verification(body: EmailVerification, session: SessionDep) -> None:
+    """Mark the address a verification link was mailed to as verified (if the account
+    still has that address)."""
+    if not await recovery.verify_email(session, body.token):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, INVALID_LINK)

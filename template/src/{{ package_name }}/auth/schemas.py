@@ -3,23 +3,18 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.text import NoNul
-
-# The longest email the user table holds; longer cannot be an account.
-MAX_USERNAME_LENGTH = 320
-# Far beyond any real password, and it bounds what one login makes the hashing read.
-MAX_LOGIN_PASSWORD_LENGTH = 1024
+from ..users.emails import MAX_EMAIL_LENGTH, Email
+from ..users.schemas import Password, PresentedPassword
 
 
 class LoginForm(BaseModel):
     """The OAuth2 password grant's form (RFC 6749 section 4.3.2); the username is the email."""
 
     grant_type: Literal["password"] | None = None
-    username: Annotated[str, Field(max_length=MAX_USERNAME_LENGTH), NoNul]
-    password: Annotated[
-        str,
-        Field(max_length=MAX_LOGIN_PASSWORD_LENGTH, json_schema_extra={"format": "password"}),
-        NoNul,
-    ]
+    # As typed: normalized for the lookup, so a bad one is a failed login, not a 422
+    # that would tell a guesser which spellings are addresses.
+    username: Annotated[str, Field(max_length=MAX_EMAIL_LENGTH), NoNul]
+    password: PresentedPassword
     scope: str = Field(default="", description="Space-separated scopes to grant")
     client_id: str | None = None
     client_secret: str | None = None
@@ -41,3 +36,28 @@ class RefreshRequest(BaseModel):
     model_config = ConfigDict(strict=True)
 
     refresh_token: Annotated[str, Field(min_length=1, max_length=512), NoNul]
+
+
+class EmailRequest(BaseModel):
+    """Ask for a password reset link, or for a new email verification link."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    email: Email
+
+
+class PasswordReset(BaseModel):
+    """Set a new password with the token a reset mail carried."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    token: Annotated[str, Field(min_length=1, max_length=512), NoNul]
+    new_password: Password
+
+
+class EmailVerification(BaseModel):
+    """Prove an address with the token a verification mail carried."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    token: Annotated[str, Field(min_length=1, max_length=512), NoNul]

@@ -78,17 +78,29 @@ async def waste_password_check(password: str) -> None:
     await _off_the_loop(PASSWORDS.verify, password, await _off_the_loop(_dummy_hash))
 
 
+# A private claim (RFC 7519 section 4.3): the account's credentials version when the
+# token was issued. Tokens from before it existed lack it and count as version 0.
+CREDENTIALS_VERSION_CLAIM = "cv"
+
+
 @dataclass(frozen=True)
 class AccessClaims:
     subject: uuid.UUID
     scopes: frozenset[str]
     token_id: str
     expires_at: datetime
+    credentials_version: int
 
 
 def create_access_token(
-    settings: Settings, subject: uuid.UUID, scopes: list[str], now: datetime | None = None
+    settings: Settings,
+    subject: uuid.UUID,
+    scopes: list[str],
+    credentials_version: int,
+    now: datetime | None = None,
 ) -> str:
+    """A signed JWT (RFC 7519, HS256) for `subject` with the granted `scopes`, valid for
+    ACCESS_TOKEN_MINUTES from `now`; `credentials_version` is the account's at issue."""
     issued_at = now or utc_now()
     claims: dict[str, Any] = {
         "sub": str(subject),
@@ -99,6 +111,7 @@ def create_access_token(
         "aud": settings.jwt_audience,
         "jti": uuid.uuid4().hex,
         "scope": " ".join(scopes),
+        CREDENTIALS_VERSION_CLAIM: credentials_version,
     }
     return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=JWT_ALGORITHM)
 
@@ -106,18 +119,31 @@ def create_access_token(
 def decode_access_token(
     settings: Settings, token: str, now: datetime | None = None
 ) -> AccessClaims:
-    """Raise jwt.InvalidTokenError unless the token is ours, current, and complete."""
+    """The claims of a token that is ours, current and complete.
+
+    `iat`, `nbf` and `exp` are compared with JWT_LEEWAY_SECONDS of tolerance (RFC 7519
+    sections 4.1.4-4.1.6 allow "some small leeway"), so a token minted by an instance
+    whose clock runs a little ahead still works. Raises jwt.InvalidTokenError otherwise.
+    """
+    leeway = settings.jwt_leeway_seconds
     claims = _verified_claims(
-        token, settings.secret_key.get_secret_value(), settings.jwt_audience, settings.jwt_issuer
+        token,
+        settings.secret_key.get_secret_value(),
+        settings.jwt_audience,
+        settings.jwt_issuer,
+        leeway,
     )
-    # A token verified earlier is remembered, with its expiry: checked again on every use.
-    if claims.expires_at <= (now or utc_now()):
+    # A token verified earlier is remembered, with its expiry: checked again on every use,
+    # with the same leeway as the first check.
+    if claims.expires_at + timedelta(seconds=leeway) <= (now or utc_now()):
         raise jwt.ExpiredSignatureError("Signature has expired")
     return claims
 
 
 @lru_cache(maxsize=4096)
-def _verified_claims(token: str, secret: str, audience: str, issuer: str) -> AccessClaims:
+def _verified_claims(
+    token: str, secret: str, audience: str, issuer: str, leeway: float
+) -> AccessClaims:
     """A client sends the same token with every request for its whole lifetime: check its
     signature and claims once (measured: an eighth of the CPU time of a read). Only valid
     tokens are cached (an exception is not), so garbage cannot fill the cache."""
@@ -128,24 +154,34 @@ def _verified_claims(token: str, secret: str, audience: str, issuer: str) -> Acc
         algorithms=[JWT_ALGORITHM],
         audience=audience,
         issuer=issuer,
+        leeway=leeway,
         options={"require": REQUIRED_CLAIMS},
     )
     try:
         subject = uuid.UUID(str(claims["sub"]))
     except ValueError as exc:
         raise jwt.InvalidTokenError("sub is not a user id") from exc
+    version = claims.get(CREDENTIALS_VERSION_CLAIM, 0)
+    if type(version) is not int:
+        raise jwt.InvalidTokenError(f"{CREDENTIALS_VERSION_CLAIM} is not an integer")
     return AccessClaims(
         subject=subject,
         scopes=frozenset(str(claims["scope"]).split()),
         token_id=str(claims["jti"]),
         expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=utc_now().tzinfo),
+        credentials_version=version,
     )
 
 
-def new_refresh_token() -> str:
+def new_opaque_token() -> str:
+    """A random bearer string (256 bits, URL-safe base64): refresh, reset and
+    verification tokens."""
     return secrets.token_urlsafe(32)
 
 
-def refresh_token_digest(token: str) -> str:
-    """Refresh tokens are random (256 bits), so a fast digest is enough to store them."""
+def token_digest(token: str) -> str:
+    """What the database keeps of an opaque token: 64 hex characters (SHA-256).
+
+    The tokens are random (256 bits), so a fast digest is enough: no guess can be
+    checked against it faster than against the service itself."""
     return hashlib.sha256(token.encode()).hexdigest()

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Response, Security, status
 from sqlalchemy import RowMapping
 
-from ..auth.dependencies import Actor, acting_principal
+from ..auth.dependencies import Actor, acting_principal, invalid_token
 from ..core.errors import AUTH_ERRORS, NOT_FOUND
 from ..core.pagination import Page, PageDep
 from ..core.responses import json_response
@@ -48,7 +48,10 @@ async def list_items(actor: Reader, page: PageDep) -> Response:
     "", response_model=ItemRead, status_code=status.HTTP_201_CREATED, responses=AUTH_ERRORS
 )
 async def create_item(actor: Writer, body: ItemCreate) -> Response:
-    item = await service.create_item(actor.session, actor.principal, body)
+    try:
+        item = await service.create_item(actor.session, actor.principal, body)
+    except service.OwnerGoneError as exc:
+        raise invalid_token() from exc
     return json_response(ItemRead.model_validate(item), status.HTTP_201_CREATED)
 
 

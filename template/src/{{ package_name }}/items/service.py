@@ -22,6 +22,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..auth.dependencies import Principal
@@ -86,10 +87,21 @@ async def read_item(
     return result.mappings().first()
 
 
+class OwnerGoneError(Exception):
+    """The caller's account was deleted while the request ran: there is no owner to
+    give the item to."""
+
+
 async def create_item(session: AsyncSession, principal: Principal, data: ItemCreate) -> Item:
+    """Add an item owned by the caller. Commits. Raises OwnerGoneError when the caller's
+    account was deleted after its token was checked (the owner's foreign key fails)."""
     item = Item(owner_id=principal.user_id, **data.model_dump())
     session.add(item)
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise OwnerGoneError from exc
     return item
 
 

@@ -1,4 +1,5 @@
-"""The user table. Emails are stored lowercased, so the unique index is case-insensitive."""
+"""The user table. Emails are stored normalized (`users/emails.py`), so the unique index
+holds one account per address, however it is spelled."""
 
 import uuid
 from datetime import datetime
@@ -19,6 +20,15 @@ class User(SQLModel, table=True):
         default_factory=lambda: sorted(DEFAULT_USER_SCOPES), sa_column=Column(JSON, nullable=False)
     )
     is_active: bool = Field(default=True)
+    # Carried in access tokens (claim `cv`); a password change or reset increments it,
+    # which ends every token issued before (auth/revocation.py).
+    credentials_version: int = Field(default=0)
+    # Set when the owner of the address followed a verification or reset link.
+    email_verified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
     )
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None

@@ -4,17 +4,35 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from ..core.scopes import SCOPES
 from ..core.text import NoNul
+from .emails import Email
 
 MIN_PASSWORD_LENGTH = 12
 # Long enough for any passphrase, short enough that hashing it costs nothing extra.
 MAX_PASSWORD_LENGTH = 128
 
+# Far beyond any real password, and it bounds what one check makes the hashing read.
+MAX_PRESENTED_PASSWORD_LENGTH = 1024
+
 Password = Annotated[
-    str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH), NoNul
+    str,
+    Field(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=MAX_PASSWORD_LENGTH,
+        json_schema_extra={"format": "password"},
+    ),
+    NoNul,
+]
+# A password presented to be checked (login, confirming a change): any length a password
+# once had, so an account made under an older policy still gets in.
+PresentedPassword = Annotated[
+    str,
+    Field(max_length=MAX_PRESENTED_PASSWORD_LENGTH, json_schema_extra={"format": "password"}),
+    NoNul,
 ]
 FullName = Annotated[str, Field(min_length=1, max_length=200), NoNul]
 
@@ -31,15 +49,11 @@ ScopeName = Annotated[str, Field(json_schema_extra={"enum": sorted(SCOPES)})]
 Scopes = Annotated[list[ScopeName], AfterValidator(known_scopes)]
 
 
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
 class UserCreate(BaseModel):
     # strict: JSON types as the schema says (no "1" for 1, no 0 for false).
     model_config = ConfigDict(strict=True)
 
-    email: Annotated[EmailStr, AfterValidator(normalize_email)]
+    email: Email
     password: Password
     full_name: FullName | None = None
 
@@ -61,6 +75,41 @@ class UserUpdate(BaseModel):
     password: Password | None = None
 
 
+class ProfileUpdate(BaseModel):
+    """The caller's change to their own account; absent fields stay as they are.
+
+    A new email needs `current_password`: whoever holds a stolen access token must not
+    be able to move the account (and its password resets) to an address of theirs.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    full_name: FullName | None = Field(default=None, description="null clears the name")
+    email: Email | SkipJsonSchema[None] = Field(
+        default=None, description="a new address, unverified until its link is followed"
+    )
+    current_password: PresentedPassword | SkipJsonSchema[None] = None
+
+    @model_validator(mode="after")
+    def email_change_needs_the_password(self) -> Self:
+        if self.email is not None and self.current_password is None:
+            raise ValueError("current_password is needed to change the email")
+        return self
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    current_password: PresentedPassword
+    new_password: Password
+
+
+class AccountDeletion(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    password: PresentedPassword
+
+
 class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -69,4 +118,5 @@ class UserRead(BaseModel):
     full_name: str | None
     scopes: list[str]
     is_active: bool
+    email_verified: bool
     created_at: datetime

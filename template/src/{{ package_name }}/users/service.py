@@ -1,19 +1,37 @@
-"""User accounts: the queries and rules behind the routes and the CLI."""
+"""User accounts: the queries and rules behind the routes and the CLI.
+
+Passwords are auth's (auth/service.py): this module never sets one after sign-up.
+"""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
+from sqlalchemy import String, cast
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..core.security import hash_password
+from .emails import InvalidEmailError, normalize_email
 from .models import User
-from .schemas import UserCreate, UserUpdate
+from .schemas import ProfileUpdate, UserCreate, UserUpdate
+
+ADMIN_SCOPE = "users:admin"
 
 
 class EmailTakenError(Exception):
     """An account with this email exists already."""
+
+
+class LastAdminError(Exception):
+    """The change would leave no active account holding users:admin: nobody could manage
+    accounts through the API any more (the CLI still can: `users create --scope`)."""
+
+    def __str__(self) -> str:
+        return (
+            "This is the last active account holding users:admin: grant users:admin to "
+            "another account first"
+        )
 
 
 async def create_user(
@@ -41,7 +59,13 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    statement = select(User).where(User.email == email.strip().lower())
+    """The account of `email`, however it is spelled (users/emails.py); None for an
+    address without an account, or a string that is no address at all."""
+    try:
+        normalized = normalize_email(email)
+    except InvalidEmailError:
+        return None
+    statement = select(User).where(User.email == normalized)
     return (await session.exec(statement)).first()
 
 
@@ -53,19 +77,79 @@ async def list_users(session: AsyncSession, limit: int, offset: int) -> tuple[li
     return list((await session.exec(statement)).all()), total
 
 
+def _is_admin(is_active: bool, scopes: Collection[str]) -> bool:
+    return is_active and ADMIN_SCOPE in scopes
+
+
+async def keep_an_admin(
+    session: AsyncSession, user: User, *, is_active: bool, scopes: Collection[str]
+) -> None:
+    """Raise LastAdminError when `user`, an active administrator, would stop being one
+    (become `is_active` with `scopes`; deleted: inactive, no scopes) and no other active
+    administrator exists.
+
+    The administrators' rows stay locked until the transaction ends (taken in id order,
+    so two such changes wait for each other instead of deadlocking): of two admins
+    demoting each other at once, the second sees the first's change and is refused.
+    """
+    if not _is_admin(user.is_active, user.scopes) or _is_admin(is_active, scopes):
+        return
+    # The JSON list as text holds each scope quoted: a match is an element, not a prefix.
+    holds_admin = cast(User.scopes, String).contains(f'"{ADMIN_SCOPE}"', autoescape=True)
+    admins = (
+        select(User.id)
+        .where(col(User.is_active), holds_admin)
+        .order_by(col(User.id))
+        .with_for_update()
+    )
+    if not any(admin != user.id for admin in (await session.exec(admins)).all()):
+        raise LastAdminError
+
+
 async def update_user(session: AsyncSession, user: User, changes: UserUpdate) -> User:
-    values = changes.model_dump(exclude_unset=True)
-    password = values.pop("password", None)
+    """An administrator's change of name, scopes and active flag (a new password is set
+    through auth's `set_password`). Raises LastAdminError. Commits."""
+    values = {
+        field: value
+        for field, value in changes.model_dump(exclude_unset=True, exclude={"password"}).items()
+        if value is not None
+    }
+    await keep_an_admin(
+        session,
+        user,
+        is_active=values.get("is_active", user.is_active),
+        scopes=values.get("scopes", user.scopes),
+    )
     for field, value in values.items():
-        if value is not None:
-            setattr(user, field, value)
-    if password is not None:
-        user.hashed_password = await hash_password(password)
+        setattr(user, field, value)
     session.add(user)
     await session.commit()
     return user
 
 
+async def update_profile(session: AsyncSession, user: User, changes: ProfileUpdate) -> User:
+    """The account holder's change of name or email (the password already confirmed by
+    the caller). A new email is unverified. Raises EmailTakenError. Commits."""
+    values = changes.model_dump(exclude_unset=True, exclude={"current_password"})
+    if values.get("email") is None:
+        values.pop("email", None)
+    elif values["email"] != user.email:
+        user.email_verified_at = None
+    for field, value in values.items():
+        setattr(user, field, value)
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise EmailTakenError(values["email"]) from exc
+    return user
+
+
 async def delete_user(session: AsyncSession, user: User) -> None:
+    """Delete the account and, through the foreign keys' ON DELETE CASCADE, every row it
+    owns (PostgreSQL runs the cascade past Row-Level Security). Raises LastAdminError.
+    Commits."""
+    await keep_an_admin(session, user, is_active=False, scopes=())
     await session.delete(user)
     await session.commit()

@@ -1,0 +1,122 @@
+"""Password reset and email verification by mail: the flows behind their routes.
+
+Mails go out after the response (the routes hand `send_*` to background tasks), so a
+request answers in the same time whether or not the address has an account; a mail
+that cannot be sent is logged with the request id and changes no answer.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ..core.config import Settings
+from ..core.security import hash_password
+from ..core.types import utc_now
+from ..mail import render_mail, send_mail
+from ..users.models import User
+from ..users.service import get_user_by_email
+from .account_tokens import (
+    EMAIL_VERIFICATION,
+    PASSWORD_RESET,
+    is_redeemable,
+    issue_account_token,
+    redeem_account_token,
+)
+from .service import set_password
+
+logger = logging.getLogger(__name__)
+
+Sessions = Callable[[], AsyncSession]
+
+# The service's own pages (auth/pages.py), or a web app's with the same names.
+RESET_PAGE = "reset-password"
+VERIFY_PAGE = "verify-email"
+
+
+def account_link(settings: Settings, page: str, token: str) -> str:
+    """The URL a mail links to: FRONTEND_URL's `page` when set, else this service's
+    `/account/<page>` at PUBLIC_URL; the token in the query (`?token=`)."""
+    if settings.frontend_url:
+        base = f"{settings.frontend_url.rstrip('/')}/{page}"
+    else:
+        base = f"{settings.public_url.rstrip('/')}/account/{page}"
+    return f"{base}?{urlencode({'token': token})}"
+
+
+async def send_password_reset(sessions: Sessions, settings: Settings, email: str) -> None:
+    """Mail a reset link to `email` if an active account has it; nothing otherwise."""
+    lifetime = timedelta(minutes=settings.password_reset_token_minutes)
+    async with sessions() as session:
+        user = await get_user_by_email(session, email)
+        if user is None or not user.is_active:
+            return
+        token = await issue_account_token(session, user, PASSWORD_RESET, lifetime)
+        await session.commit()
+    mail = render_mail(
+        "password_reset",
+        to=user.email,
+        project_name=settings.project_name,
+        link=account_link(settings, RESET_PAGE, token),
+        expires_minutes=settings.password_reset_token_minutes,
+    )
+    await send_mail(settings, mail)
+
+
+async def send_email_verification(sessions: Sessions, settings: Settings, email: str) -> None:
+    """Mail a verification link to `email` if an account has it and has not verified it."""
+    hours = settings.email_verification_token_hours
+    async with sessions() as session:
+        user = await get_user_by_email(session, email)
+        if user is None or user.email_verified:
+            return
+        token = await issue_account_token(session, user, EMAIL_VERIFICATION, timedelta(hours=hours))
+        await session.commit()
+    mail = render_mail(
+        "email_verification",
+        to=user.email,
+        project_name=settings.project_name,
+        link=account_link(settings, VERIFY_PAGE, token),
+        expires_minutes=hours * 60,
+    )
+    await send_mail(settings, mail)
+
+
+async def reset_password(session: AsyncSession, token: str, new_password: str) -> bool:
+    """Set the password of the reset token's account and end all its sessions
+    (`set_password`); False when the token is unknown, spent or expired. Following the
+    link also proves the address, so an unverified one becomes verified. Commits."""
+    redeemable = await is_redeemable(session, token, PASSWORD_RESET)
+    # Hashing is slow by design: only for a token that may work, with no connection held.
+    await session.commit()
+    if not redeemable:
+        return False
+    hashed = await hash_password(new_password)
+    redeemed = await redeem_account_token(session, token, PASSWORD_RESET)
+    user = None if redeemed is None else await session.get(User, redeemed.user_id)
+    if redeemed is None or user is None:
+        # Spent by a concurrent request meanwhile.
+        await session.commit()
+        return False
+    if user.email == redeemed.email and user.email_verified_at is None:
+        user.email_verified_at = utc_now()
+    # One commit with the redemption: a token is spent only if its password is set.
+    await set_password(session, user, hashed)
+    return True
+
+
+async def verify_email(session: AsyncSession, token: str) -> bool:
+    """Mark the token's address verified; False when the token is unknown, spent,
+    expired, or the account's address has changed since it was mailed. Commits."""
+    redeemed = await redeem_account_token(session, token, EMAIL_VERIFICATION)
+    user = None if redeemed is None else await session.get(User, redeemed.user_id)
+    if redeemed is None or user is None or user.email != redeemed.email:
+        await session.commit()
+        return False
+    if user.email_verified_at is None:
+        user.email_verified_at = utc_now()
+        session.add(user)
+    await session.commit()
+    return True
