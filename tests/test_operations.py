@@ -28,6 +28,7 @@ DOCKER_VARIANTS = [v for v in VARIANTS if v.answers.get("docker", True)]
 CI_VARIANTS = [v for v in VARIANTS if v.answers.get("github_actions", True)]
 PINNED_ACTION = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 INTERPOLATION = re.compile(r"^\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}$")
+INTERPOLATED = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(:-)?")
 URL_CREDENTIALS = re.compile(r"://(?P<user>[^:@/]+)(?::(?P<password>[^@]*))?@")
 
 
@@ -157,6 +158,9 @@ def test_compose_starts_the_database_then_migrations_then_the_service(
     services = compose_of(render_of(variant))["services"]
     app = services["app"]
     assert app["environment"]["ENVIRONMENT"] == "production"
+    # No mail server in compose: production would refuse to start with password reset on.
+    reset_switch = app["environment"]["PASSWORD_RESET_ENABLED"]
+    assert reset_switch == "${PASSWORD_RESET_ENABLED:-false}"
     assert app["ports"] == ["127.0.0.1:8000:8000"]
     if variant.database == "sqlite":
         assert set(services) == {"app"}
@@ -179,7 +183,7 @@ def test_compose_starts_the_database_then_migrations_then_the_service(
         # Migrations as the owner role; the service as the app role, which RLS binds.
         assert url_user(migrate["environment"]["MIGRATION_DATABASE_URL"]) == "app_owner"
         assert url_user(app["environment"]["DATABASE_URL"]) == "app_user"
-        assert set(app["environment"]) == {"ENVIRONMENT", "DATABASE_URL"}
+        assert set(app["environment"]) == {"ENVIRONMENT", "PASSWORD_RESET_ENABLED", "DATABASE_URL"}
     else:
         assert set(services) == {"db", "migrate", "app"}
         assert depends(migrate) == {"db": "service_healthy"}
@@ -199,10 +203,12 @@ def test_compose_holds_no_secret_and_finds_each_in_the_env_file(
             assert INTERPOLATION.match(credentials.group("password")), value
     for service in compose_of(project)["services"].values():
         for name, value in (service.get("environment") or {}).items():
-            if re.search(r"PASSWORD|SECRET|TOKEN|KEY", name):
+            # Secrets are named so (PASSWORD_RESET_ENABLED is a switch, not a secret).
+            if re.search(r"(PASSWORD|SECRET|TOKEN|KEY)$", name):
                 assert INTERPOLATION.match(str(value)), f"{name}: {value}"
     # `docker compose up` works as rendered: .env defines every variable it needs.
-    needed = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", text))
+    # A variable with a default (`${NAME:-value}`) is not needed.
+    needed = {name for name, default in INTERPOLATED.findall(text) if not default}
     assert needed <= set(secrets)
     assert len(secrets["SECRET_KEY"]) >= 32
 
