@@ -43,7 +43,10 @@ async def send_mail(settings: Settings, mail: Mail) -> bool:
     request into a 5xx. SMTP_SECURITY picks the transport: "starttls" upgrades the
     connection before anything else (RFC 3207) and fails when the server cannot, "tls"
     speaks TLS from the first byte (RFC 8314), "none" sends in clear text. Options as in
-    https://aiosmtplib.readthedocs.io/en/stable/reference.html#aiosmtplib.send."""
+    https://aiosmtplib.readthedocs.io/en/stable/reference.html#aiosmtplib.send.
+
+    Raises ValueError for a recipient or subject holding a line break: a caller's bug
+    (render_mail folds subjects), not a delivery failure."""
     if settings.smtp_host is None:
         return _log_instead(settings, mail)
     message = build_message(settings, mail)
