@@ -35,7 +35,8 @@ RENDER_VARIANTS = [
 ]
 
 JINJA_LEFTOVER = re.compile(r"\{\{|\{%")
-MAIL_TEMPLATE = re.compile(r"src/[^/]+/mail/templates/[^/]+$")
+# Jinja2 that the service renders itself, at run time: its mails and its account pages.
+RUNTIME_TEMPLATE = re.compile(r"src/[^/]+/(mail|auth)/templates/[^/]+$")
 
 
 def render(copie: Any, answers: dict[str, Any]) -> Path:
@@ -66,8 +67,7 @@ def test_no_template_syntax_is_left(rendered: tuple[Variant, Path]) -> None:
         for name in files_of(project)
         if JINJA_LEFTOVER.search((project / name).read_text(errors="replace"))
         and not name.endswith(".mako")  # Alembic's own template language
-        # The service's mail templates: Jinja2 that it renders itself, at run time.
-        and not MAIL_TEMPLATE.match(name)
+        and not RUNTIME_TEMPLATE.match(name)
     ]
     assert leftovers == []
 

@@ -24,7 +24,7 @@ EMAIL_VERIFICATION = "email_verification"
 _TOKEN = AccountToken.metadata.tables["account_token"]  # for Core statements
 _REDEEMABLE = and_(
     _TOKEN.c.token_digest == bindparam("digest"),
-    _TOKEN.c.purpose == bindparam("purpose"),
+    _TOKEN.c.purpose == bindparam("wanted_purpose"),
     _TOKEN.c.used_at.is_(None),
     _TOKEN.c.expires_at > bindparam("now"),
 )
@@ -63,7 +63,7 @@ async def issue_account_token(
 
 
 def _parameters(token: str, purpose: str) -> dict[str, object]:
-    return {"digest": token_digest(token), "purpose": purpose, "now": utc_now()}
+    return {"digest": token_digest(token), "wanted_purpose": purpose, "now": utc_now()}
 
 
 async def is_redeemable(session: AsyncSession, token: str, purpose: str) -> bool:

@@ -26,6 +26,12 @@ DOCS_CSP = (
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+# The account pages (auth/pages.py): their own inline styles, forms posted to themselves.
+PAGES_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+PAGES_PATHS = frozenset({"/account/reset-password", "/account/verify-email"})
 
 
 def security_headers(csp: str) -> dict[str, str]:
@@ -48,7 +54,11 @@ def raw_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
 API_HEADERS = security_headers(API_CSP)
 DOCS_HEADERS = security_headers(DOCS_CSP)
 _RAW_API_HEADERS = raw_headers(API_HEADERS)
-_RAW_DOCS_HEADERS = raw_headers(DOCS_HEADERS)
+# The few paths with headers of their own; every other path gets the API's.
+_RAW_HEADERS_OF_PATH = {
+    **dict.fromkeys(DOCS_PATHS, raw_headers(DOCS_HEADERS)),
+    **dict.fromkeys(PAGES_PATHS, raw_headers(security_headers(PAGES_CSP))),
+}
 
 
 def body_too_large(limit: int) -> HTTPException:
@@ -71,7 +81,7 @@ class GuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = _RAW_DOCS_HEADERS if scope["path"] in DOCS_PATHS else _RAW_API_HEADERS
+        extra = _RAW_HEADERS_OF_PATH.get(scope["path"], _RAW_API_HEADERS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

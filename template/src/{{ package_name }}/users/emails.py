@@ -28,10 +28,11 @@ def _fold(text: str) -> str:
 
 def _normalized_once(address: str) -> str:
     try:
-        # No DNS lookup: sign-up must not wait on the network, nor depend on it.
-        validated = validate_email(address, check_deliverability=False)
+        # No DNS lookup: sign-up must not wait on the network, nor depend on it. Spaces
+        # around an address are a slip of the keyboard, not part of it.
+        validated = validate_email(address.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidEmailError(str(exc)) from exc
+        raise InvalidEmailError(f"value is not a valid email address: {exc}") from exc
     # The domain is already IDNA-mapped (UTS 46: xn-- labels decoded, full-width and
     # upper case mapped), as email-validator returns it; the local part is folded here.
     return f"{_fold(validated.local_part)}@{validated.domain}"
@@ -40,9 +41,10 @@ def _normalized_once(address: str) -> str:
 def normalize_email(address: str) -> str:
     """The stored form of an email address: `local@domain`, str, at most 254 characters.
 
-    The domain as IDNA 2008 / UTS 46 maps it (an `xn--` label and its Unicode form are
-    one domain); the local part NFKC-casefolded (`User`, its full-width form and
-    `user` are one mailbox name; a decomposed accent is its composed form).
+    Surrounding white space dropped; the domain as IDNA 2008 / UTS 46 maps it (an `xn--`
+    label and its Unicode form are one domain); the local part NFKC-casefolded (`User`,
+    its full-width form and `user` are one mailbox name; a decomposed accent is its
+    composed form).
 
     Raises InvalidEmailError (a ValueError) for a string that is not an address
     (RFC 5322 addr-spec as email-validator checks it: no display name, no quoted local
