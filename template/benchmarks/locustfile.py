@@ -5,18 +5,14 @@ this file in its own process (gevent), apart from the service it measures. The u
 are FastHttpUsers: locust's cheaper client leaves more of the machine to the service.
 """
 
-import csv
 import itertools
 import os
 import uuid
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from final_stats import listen, write_final_stats_at_quit
 from locust import FastHttpUser, between, events, task
-from locust.env import Environment
-from locust.event import EventHook
-from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 PASSWORD = os.environ["BENCH_PASSWORD"]
 SEEDED_USERS = int(os.environ["BENCH_USERS"])
@@ -24,22 +20,6 @@ ADMIN_EMAIL = os.environ["BENCH_ADMIN_EMAIL"]
 ITEM = "/api/v1/items/{id}"
 USER = "/api/v1/users/{id}"
 _next_account = itertools.count()
-
-
-def listen(hook: EventHook, listener: Callable[..., None]) -> None:
-    add_listener: Callable[[Callable[..., None]], object] = hook.add_listener  # untyped in locust
-    add_listener(listener)
-
-
-def write_final_stats_at_quit(environment: Environment, **_: object) -> None:
-    # locust's own --csv files are rewritten only every second and not at exit: a short
-    # run can end with its last second, or all of it, missing. These are the final stats.
-    def write(**_: object) -> None:
-        with open(os.environ["BENCH_STATS_CSV"], "w", newline="") as stats:
-            StatsCSV(environment, PERCENTILES_TO_REPORT).requests_csv(csv.writer(stats))
-
-    listen(events.quit, write)
-
 
 listen(events.init, write_final_stats_at_quit)
 
