@@ -23,6 +23,7 @@ from .schemas import (
     EmailRequest,
     EmailVerification,
     LoginForm,
+    MailRequested,
     PasswordReset,
     RefreshRequest,
     TokenPair,
@@ -90,6 +91,7 @@ async def logout(body: RefreshRequest, principal: PrincipalDep, session: Session
 
 
 INVALID_LINK = "This link is invalid or has expired: ask for a new one"
+MAIL_ON_ITS_WAY = "If the address has an account, a mail is on its way to it"
 MAIL_REQUEST: Responses = {
     status.HTTP_202_ACCEPTED: {
         "description": "The same answer whether or not the address has an account"
@@ -120,7 +122,7 @@ async def request_password_reset(
     session: SessionDep,
     settings: SettingsDep,
     background: BackgroundTasks,
-) -> None:
+) -> MailRequested:
     """Mail a link to set a new password to the address, if an active account has it.
 
     Always 202, in the same time, throttled or not (ACCOUNT_MAILS_PER_ACCOUNT and
@@ -129,6 +131,7 @@ async def request_password_reset(
     if await throttle.admit_account_mail(session, settings, client_address(request), body.email):
         sessions = request.app.state.sessionmaker
         background.add_task(recovery.send_password_reset, sessions, settings, body.email)
+    return MailRequested(detail=MAIL_ON_ITS_WAY)
 
 
 @router.post(
@@ -151,13 +154,14 @@ async def request_email_verification(
     session: SessionDep,
     settings: SettingsDep,
     background: BackgroundTasks,
-) -> None:
+) -> MailRequested:
     """Mail a new verification link to the address, if an account has it unverified.
 
     Always 202, in the same time, throttled like password resets."""
     if await throttle.admit_account_mail(session, settings, client_address(request), body.email):
         sessions = request.app.state.sessionmaker
         background.add_task(recovery.send_email_verification, sessions, settings, body.email)
+    return MailRequested(detail=MAIL_ON_ITS_WAY)
 
 
 @router.post(

@@ -46,6 +46,12 @@ class EmailRequest(BaseModel):
     email: Email
 
 
+class MailRequested(BaseModel):
+    """The answer to a mail request: the same whether or not the address has an account."""
+
+    detail: str
+
+
 class PasswordReset(BaseModel):
     """Set a new password with the token a reset mail carried."""
 
