@@ -27,10 +27,13 @@ def _fold(text: str) -> str:
 
 
 def _normalized_once(address: str) -> str:
+    # Compatibility forms first, so that RFC 5321's length limits (in octets) apply to
+    # the address, not to a full-width spelling of it. Spaces around an address are a
+    # slip of the keyboard, not part of it.
+    composed = unicodedata.normalize("NFKC", address.strip())
     try:
-        # No DNS lookup: sign-up must not wait on the network, nor depend on it. Spaces
-        # around an address are a slip of the keyboard, not part of it.
-        validated = validate_email(address.strip(), check_deliverability=False)
+        # No DNS lookup: sign-up must not wait on the network, nor depend on it.
+        validated = validate_email(composed, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidEmailError(f"value is not a valid email address: {exc}") from exc
     # The domain is already IDNA-mapped (UTS 46: xn-- labels decoded, full-width and
