@@ -144,6 +144,8 @@ def main(seconds: int, users: int, workers: int, instructions: bool) -> None:
         env.pop("DATABASE_URL", None)
         env |= {"DATA_DIR": str(work / "data"), "SECRET_KEY": secrets.token_urlsafe(48)}
         env |= {"ENVIRONMENT": "production", "LOG_LEVEL": "WARNING"}
+        # No SMTP server here: production refuses to start while password reset needs one.
+        env |= {"PASSWORD_RESET_ENABLED": "false"}
         keeper = subprocess.Popen(
             [str(python), str(HERE / "keeper.py"), PACKAGE],
             cwd=project,
