@@ -133,7 +133,8 @@ async def update_me(
     it, is followed."""
     new_email = changes.email if changes.email not in (None, user.email) else None
     if new_email is not None:
-        await check_password(request, session, settings, user, str(changes.current_password))
+        # The schema requires it with an email; were it missing, "" matches no password.
+        await check_password(request, session, settings, user, changes.current_password or "")
     try:
         user = await service.update_profile(session, user, changes)
     except service.EmailTakenError as exc:
