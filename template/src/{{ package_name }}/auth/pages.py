@@ -18,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from ..core.db import SessionDep
 from ..users.schemas import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Password
 from . import recovery
+from .account_tokens import EMAIL_VERIFICATION, PASSWORD_RESET, is_redeemable
 from .routes import INVALID_LINK, password_reset_enabled
 
 PAGES_PREFIX = "/account"
@@ -67,7 +68,10 @@ def reset_form(
 
 
 @router.get("/reset-password", dependencies=[Depends(password_reset_enabled)])
-async def reset_password_page(request: Request, token: Token) -> HTMLResponse:
+async def reset_password_page(request: Request, session: SessionDep, token: Token) -> HTMLResponse:
+    # Told now, not after a new password was typed in vain (looking spends nothing).
+    if not await is_redeemable(session, token, PASSWORD_RESET):
+        return expired_link(request)
     return reset_form(request, token)
 
 
@@ -87,7 +91,9 @@ async def reset_password(
 
 
 @router.get("/verify-email")
-async def verify_email_page(request: Request, token: Token) -> HTMLResponse:
+async def verify_email_page(request: Request, session: SessionDep, token: Token) -> HTMLResponse:
+    if not await is_redeemable(session, token, EMAIL_VERIFICATION):
+        return expired_link(request)
     return page(request, "verify_email.html", title="Confirm your email address", token=token)
 
 

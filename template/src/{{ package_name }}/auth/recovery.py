@@ -16,6 +16,7 @@ from ..core.config import Settings
 from ..core.security import hash_password
 from ..core.types import utc_now
 from ..mail import render_mail, send_mail
+from ..users.emails import deliverable_address
 from ..users.models import User
 from ..users.service import get_user_by_email
 from .account_tokens import (
@@ -34,6 +35,13 @@ Sessions = Callable[[], AsyncSession]
 # The service's own pages (auth/pages.py), or a web app's with the same names.
 RESET_PAGE = "reset-password"
 VERIFY_PAGE = "verify-email"
+
+
+def in_words(duration: timedelta) -> str:
+    """A link's lifetime as a mail says it: "1 minute", "30 minutes", "48 hours"."""
+    minutes = int(duration.total_seconds() // 60)
+    amount, unit = (minutes // 60, "hour") if minutes % 60 == 0 else (minutes, "minute")
+    return f"{amount} {unit}{'' if amount == 1 else 's'}"
 
 
 def account_link(settings: Settings, page: str, token: str) -> str:
@@ -57,37 +65,38 @@ async def send_password_reset(sessions: Sessions, settings: Settings, email: str
         await session.commit()
     mail = render_mail(
         "password_reset",
-        to=user.email,
+        to=deliverable_address(user.email),
         project_name=settings.project_name,
         link=account_link(settings, RESET_PAGE, token),
-        expires_minutes=settings.password_reset_token_minutes,
+        expires_in=in_words(lifetime),
     )
     await send_mail(settings, mail)
 
 
 async def send_email_verification(sessions: Sessions, settings: Settings, email: str) -> None:
     """Mail a verification link to `email` if an account has it and has not verified it."""
-    hours = settings.email_verification_token_hours
+    lifetime = timedelta(hours=settings.email_verification_token_hours)
     async with sessions() as session:
         user = await get_user_by_email(session, email)
         if user is None or user.email_verified:
             return
-        token = await issue_account_token(session, user, EMAIL_VERIFICATION, timedelta(hours=hours))
+        token = await issue_account_token(session, user, EMAIL_VERIFICATION, lifetime)
         await session.commit()
     mail = render_mail(
         "email_verification",
-        to=user.email,
+        to=deliverable_address(user.email),
         project_name=settings.project_name,
         link=account_link(settings, VERIFY_PAGE, token),
-        expires_minutes=hours * 60,
+        expires_in=in_words(lifetime),
     )
     await send_mail(settings, mail)
 
 
 async def reset_password(session: AsyncSession, token: str, new_password: str) -> bool:
     """Set the password of the reset token's account and end all its sessions
-    (`set_password`); False when the token is unknown, spent or expired. Following the
-    link also proves the address, so an unverified one becomes verified. Commits."""
+    (`set_password`); False when the token is unknown, spent or expired, or was mailed to
+    an address the account no longer has. Following the link also proves the address,
+    so an unverified one becomes verified. Commits."""
     redeemable = await is_redeemable(session, token, PASSWORD_RESET)
     # Hashing is slow by design: only for a token that may work, with no connection held.
     await session.commit()
@@ -96,11 +105,12 @@ async def reset_password(session: AsyncSession, token: str, new_password: str) -
     hashed = await hash_password(new_password)
     redeemed = await redeem_account_token(session, token, PASSWORD_RESET)
     user = None if redeemed is None else await session.get(User, redeemed.user_id)
-    if redeemed is None or user is None:
-        # Spent by a concurrent request meanwhile.
-        await session.commit()
+    if redeemed is None or user is None or user.email != redeemed.email:
+        # Spent by a concurrent request meanwhile, or mailed to an address the account
+        # has left since: whoever holds that mailbox now must not take the account.
+        await session.rollback()
         return False
-    if user.email == redeemed.email and user.email_verified_at is None:
+    if user.email_verified_at is None:
         user.email_verified_at = utc_now()
     # One commit with the redemption: a token is spent only if its password is set.
     await set_password(session, user, hashed)

@@ -171,14 +171,16 @@ async def refresh(session: AsyncSession, settings: Settings, presented: str) -> 
     if token.revoked_at is not None:
         # Logged out, or its account's password changed: not a sign of theft.
         raise invalid_grant("Refresh token revoked; log in again")
+    user = await session.get(User, token.user_id)
+    if user is None or not user.is_active:
+        # Not spent: a deactivated account's client that tries again once it is active
+        # again is no thief replaying a token.
+        await session.commit()
+        raise invalid_grant("Invalid refresh token")
     if not await spend(session, token):
         logger.warning("refresh token reuse: revoking family %s", token.family_id)
         await revoke_family(session, token.family_id)
         raise invalid_grant("Refresh token already used; log in again")
-    user = await session.get(User, token.user_id)
-    if user is None or not user.is_active:
-        await session.commit()
-        raise invalid_grant("Invalid refresh token")
     # Scopes the user has lost since the login are not carried forward.
     scopes = [scope for scope in token.scopes if scope in user.scopes]
     return await issue_token_pair(session, settings, user, scopes, family_id=token.family_id)

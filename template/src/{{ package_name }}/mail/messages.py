@@ -36,8 +36,9 @@ def render_mail(template: str, to: str, **context: object) -> Mail:
     """Render the mail `template` (a base name, e.g. "password_reset") for `to`.
 
     `context` holds the templates' variables: "password_reset" and "email_verification"
-    take `project_name`, `link` (an absolute URL) and `expires_minutes`. The subject is
-    folded into one line, whatever the context holds, so that it cannot add headers.
+    take `project_name`, `link` (an absolute URL) and `expires_in` (a duration in words,
+    e.g. "30 minutes"). The subject is folded into one line, whatever the context holds,
+    so that it cannot add headers.
     Raises `jinja2.TemplateNotFound` for an unknown template and `jinja2.UndefinedError`
     when the context lacks a variable the template uses."""
     subject = _environment.get_template(f"{template}.subject.txt").render(context)

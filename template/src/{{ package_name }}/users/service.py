@@ -12,6 +12,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..core.security import hash_password
+from ..core.types import utc_now
 from .emails import InvalidEmailError, normalize_email
 from .models import User
 from .schemas import ProfileUpdate, UserCreate, UserUpdate
@@ -35,12 +36,20 @@ class LastAdminError(Exception):
 
 
 async def create_user(
-    session: AsyncSession, data: UserCreate, scopes: Sequence[str] | None = None
+    session: AsyncSession,
+    data: UserCreate,
+    scopes: Sequence[str] | None = None,
+    *,
+    email_verified: bool = False,
 ) -> User:
+    """A new account with `scopes` (None: the default ones); `email_verified` when whoever
+    creates it vouches for the address (an operator at the CLI). Raises EmailTakenError.
+    Commits."""
     user = User(
         email=data.email,
         full_name=data.full_name,
         hashed_password=await hash_password(data.password),
+        email_verified_at=utc_now() if email_verified else None,
     )
     if scopes is not None:
         user.scopes = sorted(set(scopes))
