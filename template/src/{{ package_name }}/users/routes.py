@@ -160,6 +160,10 @@ async def change_my_password(
     refused from the next request on, every refresh token is revoked. The answer is a
     fresh token pair, with this token's scopes, to go on with."""
     await check_password(request, session, settings, user, body.current_password)
+    # Hashing is slow: the check's writes (the account's login count cleared) are
+    # committed first, so that no connection, row lock or (SQLite) database lock is held
+    # while it runs.
+    await session.commit()
     hashed = await hash_password(body.new_password)
     await auth.set_password(session, user, hashed)
     response.headers.update(NO_STORE)
