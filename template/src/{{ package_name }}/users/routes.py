@@ -106,13 +106,17 @@ async def check_password(
     request: Request, session: AsyncSession, settings: Settings, user: User, password: str
 ) -> None:
     """The account holder confirms a change with their password, counted like a login
-    attempt (429 over the limits); 400 when it is wrong."""
+    attempt (429 over the limits); 400 when it is wrong. Ends with no transaction open:
+    its callers may go on to slow work (hashing a new password)."""
     await throttle.admit_login(session, settings, client_address(request), user.email)
     try:
         await auth.confirm_password(session, user, password)
     except auth.WrongPasswordError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, WRONG_PASSWORD) from exc
     await throttle.login_succeeded(session, settings, user.email)
+    # The account's count cleared: committed now, or its connection, row locks (and with
+    # SQLite the database's write lock) would wait through the caller's hashing.
+    await session.commit()
 
 
 @router.patch(
@@ -160,10 +164,6 @@ async def change_my_password(
     refused from the next request on, every refresh token is revoked. The answer is a
     fresh token pair, with this token's scopes, to go on with."""
     await check_password(request, session, settings, user, body.current_password)
-    # Hashing is slow: the check's writes (the account's login count cleared) are
-    # committed first, so that no connection, row lock or (SQLite) database lock is held
-    # while it runs.
-    await session.commit()
     hashed = await hash_password(body.new_password)
     await auth.set_password(session, user, hashed)
     response.headers.update(NO_STORE)
