@@ -8,6 +8,7 @@ costs a hot request no database round trip. The dependency chains are kept short
 purpose: FastAPI's cost per request grows with each dependency it solves.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -38,6 +39,17 @@ def client_address(request: Request) -> str:
     """The caller's IP address, for throttling. Behind a proxy, uvicorn's
     --forwarded-allow-ips makes this the real client's."""
     return request.client.host if request.client else "unknown"
+
+
+async def login_gate(request: Request) -> asyncio.Semaphore:
+    """The app's bound on logins (and other password checks) doing database work at once:
+    a burst of them queues here, in memory, instead of in the pool or on the throttle's
+    rows, and other requests keep their connections (main.py sizes it)."""
+    gate: asyncio.Semaphore = request.app.state.login_gate
+    return gate
+
+
+LoginGate = Annotated[asyncio.Semaphore, Depends(login_gate)]
 
 
 def invalid_token() -> HTTPException:

@@ -18,7 +18,7 @@ from ..core.config import SettingsDep
 from ..core.db import SessionDep
 from ..core.errors import ErrorBody, Responses
 from . import recovery, service, throttle
-from .dependencies import PrincipalDep, client_address
+from .dependencies import LoginGate, PrincipalDep, client_address
 from .schemas import (
     EmailRequest,
     EmailVerification,
@@ -53,15 +53,18 @@ async def login(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    gate: LoginGate,
     response: Response,
 ) -> TokenPair:
     """Exchange an email (`username`) and password for a token pair with the asked scopes.
 
     Throttled per client address and per account (429 with Retry-After)."""
-    await throttle.admit_login(session, settings, client_address(request), form.username)
+    async with gate:
+        await throttle.admit_login(session, settings, client_address(request), form.username)
+        account = await service.find_account(session, form.username)
     user = await service.authenticate(
         session,
-        form.username,
+        account,
         form.password,
         require_verified_email=settings.email_verification_required,
     )
@@ -121,6 +124,7 @@ async def request_password_reset(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    gate: LoginGate,
     background: BackgroundTasks,
 ) -> MailRequested:
     """Mail a link to set a new password to the address, if an active account has it.
@@ -128,7 +132,11 @@ async def request_password_reset(
     Always 202, in the same time, throttled or not (ACCOUNT_MAILS_PER_ACCOUNT and
     ACCOUNT_MAILS_PER_ADDRESS): the answer tells nothing about accounts. The link is
     valid for PASSWORD_RESET_TOKEN_MINUTES, once."""
-    if await throttle.admit_account_mail(session, settings, client_address(request), body.email):
+    async with gate:
+        admitted = await throttle.admit_account_mail(
+            session, settings, client_address(request), body.email
+        )
+    if admitted:
         sessions = request.app.state.sessionmaker
         background.add_task(recovery.send_password_reset, sessions, settings, body.email)
     return MailRequested(detail=MAIL_ON_ITS_WAY)
@@ -153,12 +161,17 @@ async def request_email_verification(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    gate: LoginGate,
     background: BackgroundTasks,
 ) -> MailRequested:
     """Mail a new verification link to the address, if an account has it unverified.
 
     Always 202, in the same time, throttled like password resets."""
-    if await throttle.admit_account_mail(session, settings, client_address(request), body.email):
+    async with gate:
+        admitted = await throttle.admit_account_mail(
+            session, settings, client_address(request), body.email
+        )
+    if admitted:
         sessions = request.app.state.sessionmaker
         background.add_task(recovery.send_email_verification, sessions, settings, body.email)
     return MailRequested(detail=MAIL_ON_ITS_WAY)

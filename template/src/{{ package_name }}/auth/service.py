@@ -44,18 +44,25 @@ class WrongPasswordError(Exception):
     """The password presented to confirm a change is not the account's."""
 
 
-async def authenticate(
-    session: AsyncSession, email: str, password: str, *, require_verified_email: bool = False
-) -> User:
-    """The account for these credentials; every failure is the same 401, in the same time.
-
-    `email` as typed: normalized for the lookup (users/emails.py). Raises OAuth2Error
-    `invalid_grant` for an unknown email, a wrong password or an inactive account, and,
-    with `require_verified_email`, for an unverified address (told only to whoever
-    knows the password).
-    """
+async def find_account(session: AsyncSession, email: str) -> User | None:
+    """The account of `email` as typed (normalized for the lookup, users/emails.py), read
+    in a transaction that is committed before returning: the password check that follows
+    holds no connection."""
     user = await get_user_by_email(session, email)
     await session.commit()
+    return user
+
+
+async def authenticate(
+    session: AsyncSession, user: User | None, password: str, *, require_verified_email: bool = False
+) -> User:
+    """`user` (from `find_account`) if `password` is theirs; every failure is the same 401,
+    in the same time.
+
+    Raises OAuth2Error `invalid_grant` for no account, a wrong password or an inactive
+    account, and, with `require_verified_email`, for an unverified address (told only to
+    whoever knows the password).
+    """
     if user is None:
         await waste_password_check(password)
         raise invalid_grant(WRONG_CREDENTIALS)

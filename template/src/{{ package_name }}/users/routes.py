@@ -17,7 +17,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..auth import recovery, throttle
 from ..auth import service as auth
-from ..auth.dependencies import CurrentUser, PrincipalDep, client_address, require_principal
+from ..auth.dependencies import (
+    CurrentUser,
+    PrincipalDep,
+    client_address,
+    login_gate,
+    require_principal,
+)
 from ..auth.routes import NO_STORE, THROTTLED
 from ..auth.schemas import TokenPair
 from ..core.config import Settings, SettingsDep
@@ -108,7 +114,9 @@ async def check_password(
     """The account holder confirms a change with their password, counted like a login
     attempt (429 over the limits); 400 when it is wrong. Ends with no transaction open:
     its callers may go on to slow work (hashing a new password)."""
-    await throttle.admit_login(session, settings, client_address(request), user.email)
+    gate = await login_gate(request)
+    async with gate:
+        await throttle.admit_login(session, settings, client_address(request), user.email)
     try:
         await auth.confirm_password(session, user, password)
     except auth.WrongPasswordError as exc:
