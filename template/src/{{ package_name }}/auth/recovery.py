@@ -6,7 +6,8 @@ that cannot be sent is logged with the request id and changes no answer.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -31,6 +32,8 @@ from .service import set_password
 logger = logging.getLogger(__name__)
 
 Sessions = Callable[[], AsyncSession]
+# send_password_reset and send_email_verification: run after a request's response.
+MailSender = Callable[[Sessions, Settings, str], Awaitable[None]]
 
 # The service's own pages (auth/pages.py), or a web app's with the same names.
 RESET_PAGE = "reset-password"
@@ -54,42 +57,58 @@ def account_link(settings: Settings, page: str, token: str) -> str:
     return f"{base}?{urlencode({'token': token})}"
 
 
-async def send_password_reset(sessions: Sessions, settings: Settings, email: str) -> None:
-    """Mail a reset link to `email` if an active account has it; nothing otherwise."""
-    lifetime = timedelta(minutes=settings.password_reset_token_minutes)
+@dataclass(frozen=True)
+class AccountMail:
+    """One kind of mailed link: its token's purpose, its mail template, its page."""
+
+    purpose: str
+    template: str
+    page: str
+
+
+RESET_MAIL = AccountMail(PASSWORD_RESET, "password_reset", RESET_PAGE)
+VERIFICATION_MAIL = AccountMail(EMAIL_VERIFICATION, "email_verification", VERIFY_PAGE)
+
+
+async def _mail_link(
+    sessions: Sessions,
+    settings: Settings,
+    email: str,
+    kind: AccountMail,
+    lifetime: timedelta,
+    wanted: Callable[[User], bool],
+) -> None:
+    """Mail a `kind` link valid for `lifetime` to `email`'s account, if it has one that
+    is `wanted`. The token is committed before the mail goes: no connection is held
+    while the SMTP server answers."""
     async with sessions() as session:
         user = await get_user_by_email(session, email)
-        if user is None or not user.is_active:
+        if user is None or not wanted(user):
             return
-        token = await issue_account_token(session, user, PASSWORD_RESET, lifetime)
+        token = await issue_account_token(session, user, kind.purpose, lifetime)
         await session.commit()
     mail = render_mail(
-        "password_reset",
+        kind.template,
         to=deliverable_address(user.email),
         project_name=settings.project_name,
-        link=account_link(settings, RESET_PAGE, token),
+        link=account_link(settings, kind.page, token),
         expires_in=in_words(lifetime),
     )
     await send_mail(settings, mail)
+
+
+async def send_password_reset(sessions: Sessions, settings: Settings, email: str) -> None:
+    """Mail a reset link to `email` if an active account has it; nothing otherwise."""
+    lifetime = timedelta(minutes=settings.password_reset_token_minutes)
+    await _mail_link(sessions, settings, email, RESET_MAIL, lifetime, lambda user: user.is_active)
 
 
 async def send_email_verification(sessions: Sessions, settings: Settings, email: str) -> None:
     """Mail a verification link to `email` if an account has it and has not verified it."""
     lifetime = timedelta(hours=settings.email_verification_token_hours)
-    async with sessions() as session:
-        user = await get_user_by_email(session, email)
-        if user is None or user.email_verified:
-            return
-        token = await issue_account_token(session, user, EMAIL_VERIFICATION, lifetime)
-        await session.commit()
-    mail = render_mail(
-        "email_verification",
-        to=deliverable_address(user.email),
-        project_name=settings.project_name,
-        link=account_link(settings, VERIFY_PAGE, token),
-        expires_in=in_words(lifetime),
+    await _mail_link(
+        sessions, settings, email, VERIFICATION_MAIL, lifetime, lambda user: not user.email_verified
     )
-    await send_mail(settings, mail)
 
 
 async def reset_password(session: AsyncSession, token: str, new_password: str) -> bool:

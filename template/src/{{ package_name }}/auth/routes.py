@@ -1,6 +1,7 @@
 """The OAuth2 password flow, refresh rotation and logout; password reset and email
 verification by mail."""
 
+import asyncio
 from typing import Annotated
 
 from fastapi import (
@@ -13,8 +14,9 @@ from fastapi import (
     Response,
     status,
 )
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..core.config import SettingsDep
+from ..core.config import Settings, SettingsDep
 from ..core.db import SessionDep
 from ..core.errors import ErrorBody, Responses
 from . import recovery, service, throttle
@@ -108,6 +110,26 @@ INVALID_TOKEN: Responses = {
 }
 
 
+async def accept_mail_request(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    gate: asyncio.Semaphore,
+    background: BackgroundTasks,
+    email: str,
+    send: recovery.MailSender,
+) -> MailRequested:
+    """Count a request for a mail to `email`; unless it is over a limit, have `send` mail
+    it after the response. The same answer either way."""
+    async with gate:
+        admitted = await throttle.admit_account_mail(
+            session, settings, client_address(request), email
+        )
+    if admitted:
+        background.add_task(send, request.app.state.sessionmaker, settings, email)
+    return MailRequested(detail=MAIL_ON_ITS_WAY)
+
+
 async def password_reset_enabled(settings: SettingsDep) -> None:
     if not settings.password_reset_enabled:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Password reset is disabled")
@@ -132,14 +154,8 @@ async def request_password_reset(
     Always 202, in the same time, throttled or not (ACCOUNT_MAILS_PER_ACCOUNT and
     ACCOUNT_MAILS_PER_ADDRESS): the answer tells nothing about accounts. The link is
     valid for PASSWORD_RESET_TOKEN_MINUTES, once."""
-    async with gate:
-        admitted = await throttle.admit_account_mail(
-            session, settings, client_address(request), body.email
-        )
-    if admitted:
-        sessions = request.app.state.sessionmaker
-        background.add_task(recovery.send_password_reset, sessions, settings, body.email)
-    return MailRequested(detail=MAIL_ON_ITS_WAY)
+    send = recovery.send_password_reset
+    return await accept_mail_request(request, session, settings, gate, background, body.email, send)
 
 
 @router.post(
@@ -167,14 +183,8 @@ async def request_email_verification(
     """Mail a new verification link to the address, if an account has it unverified.
 
     Always 202, in the same time, throttled like password resets."""
-    async with gate:
-        admitted = await throttle.admit_account_mail(
-            session, settings, client_address(request), body.email
-        )
-    if admitted:
-        sessions = request.app.state.sessionmaker
-        background.add_task(recovery.send_email_verification, sessions, settings, body.email)
-    return MailRequested(detail=MAIL_ON_ITS_WAY)
+    send = recovery.send_email_verification
+    return await accept_mail_request(request, session, settings, gate, background, body.email, send)
 
 
 @router.post(

@@ -4,7 +4,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from ..core.scopes import SCOPES
@@ -82,13 +89,27 @@ class ProfileUpdate(BaseModel):
     be able to move the account (and its password resets) to an address of theirs.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # The schema says so too (JSON Schema 2020-12 `dependentRequired`, OpenAPI 3.1).
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"dependentRequired": {"email": ["current_password"]}},
+    )
 
     full_name: FullName | None = Field(default=None, description="null clears the name")
     email: Email | SkipJsonSchema[None] = Field(
         default=None, description="a new address, unverified until its link is followed"
     )
     current_password: PresentedPassword | SkipJsonSchema[None] = None
+
+    @field_validator("email", "current_password")
+    @classmethod
+    def not_null(cls, value: str | None) -> str:
+        # Only a given value reaches here: absent is fine, null is not (the schema shows
+        # no null either).
+        if value is None:
+            raise ValueError("must not be null")
+        return value
 
     @model_validator(mode="after")
     def email_change_needs_the_password(self) -> Self:
