@@ -111,6 +111,17 @@ async def send_email_verification(sessions: Sessions, settings: Settings, email:
     )
 
 
+async def _account_of_link(session: AsyncSession, token: str, purpose: str) -> User | None:
+    """Spend a mailed link's `token` and return its account; None when the token is
+    unknown, spent, expired or for another purpose, or the account no longer has the
+    address it was mailed to (the caller then rolls back: nothing is spent)."""
+    redeemed = await redeem_account_token(session, token, purpose)
+    user = None if redeemed is None else await session.get(User, redeemed.user_id)
+    if redeemed is None or user is None or user.email != redeemed.email:
+        return None
+    return user
+
+
 async def reset_password(session: AsyncSession, token: str, new_password: str) -> bool:
     """Set the password of the reset token's account and end all its sessions
     (`set_password`); False when the token is unknown, spent or expired, or was mailed to
@@ -122,9 +133,8 @@ async def reset_password(session: AsyncSession, token: str, new_password: str) -
     if not redeemable:
         return False
     hashed = await hash_password(new_password)
-    redeemed = await redeem_account_token(session, token, PASSWORD_RESET)
-    user = None if redeemed is None else await session.get(User, redeemed.user_id)
-    if redeemed is None or user is None or user.email != redeemed.email:
+    user = await _account_of_link(session, token, PASSWORD_RESET)
+    if user is None:
         # Spent by a concurrent request meanwhile, or mailed to an address the account
         # has left since: whoever holds that mailbox now must not take the account.
         await session.rollback()
@@ -139,10 +149,9 @@ async def reset_password(session: AsyncSession, token: str, new_password: str) -
 async def verify_email(session: AsyncSession, token: str) -> bool:
     """Mark the token's address verified; False when the token is unknown, spent,
     expired, or the account's address has changed since it was mailed. Commits."""
-    redeemed = await redeem_account_token(session, token, EMAIL_VERIFICATION)
-    user = None if redeemed is None else await session.get(User, redeemed.user_id)
-    if redeemed is None or user is None or user.email != redeemed.email:
-        await session.commit()
+    user = await _account_of_link(session, token, EMAIL_VERIFICATION)
+    if user is None:
+        await session.rollback()
         return False
     if user.email_verified_at is None:
         user.email_verified_at = utc_now()
