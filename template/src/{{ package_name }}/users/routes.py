@@ -115,6 +115,10 @@ async def check_password(
     attempt (429 over the limits); 400 when it is wrong. Ends with no transaction open:
     its callers may go on to slow work (hashing a new password)."""
     gate = await login_gate(request)
+    # Reading the caller's account began a transaction: ended before queueing, or its
+    # connection (and SQLite's write lock, which the logins inside the gate need: a
+    # deadlock until the busy timeout) would be held for the whole wait.
+    await session.commit()
     async with gate:
         await throttle.admit_login(session, settings, client_address(request), user.email)
     try:
