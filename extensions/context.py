@@ -6,9 +6,11 @@ for a good answer and a sentence saying what is wrong otherwise, which Copier sh
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 import secrets
+import string
 import sys
 import unicodedata
 from typing import Any
@@ -32,6 +34,9 @@ SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 SCOPE_RE = re.compile(r"^[a-z][a-z0-9_]*(:[a-z][a-z0-9_]*)?$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
+MAX_NAME_LENGTH = 80
+MAX_TEXT_LENGTH = 200
+
 # Names that would shadow what the rendered service imports.
 RESERVED_PACKAGE_NAMES = frozenset(
     {"alembic", "fastapi", "sqlmodel", "sqlalchemy", "pydantic", "typer", "tests", "migrations"}
@@ -54,10 +59,18 @@ def project_name_problem(value: Any) -> str:
     text = str(value or "")
     if not text.strip():
         return "project_name must not be empty"
+    return one_line_problem(text, "project_name", MAX_NAME_LENGTH)
+
+
+def one_line_problem(value: Any, name: str, max_length: int = MAX_TEXT_LENGTH) -> str:
+    """For a free-text answer: printable text on one line, so that the quoting filters
+    below can carry it into any file (control and format characters, line and paragraph
+    separators are not printable)."""
+    text = "" if value is None else str(value)
     if not text.isprintable():
-        return "project_name must be printable text on one line"
-    if len(text) > 80:
-        return "project_name must be at most 80 characters"
+        return f"{name} must be printable text on one line"
+    if len(text) > max_length:
+        return f"{name} must be at most {max_length} characters"
     return ""
 
 
@@ -88,7 +101,7 @@ def package_name_problem(value: Any) -> str:
 
 
 def email_problem(value: Any) -> str:
-    if not EMAIL_RE.match(str(value or "")):
+    if not EMAIL_RE.match(str(value or "")) or one_line_problem(value, "author_email"):
         return f"author_email {value!r} is not an email address"
     return ""
 
@@ -148,6 +161,62 @@ def positive_problem(value: Any, name: str) -> str:
     return ""
 
 
+# Free-text answers go into files of several languages, each through the filter of its
+# own (`one_line_problem` has already refused what none of them could carry). Our own
+# code: the few lines each needs beat a dependency in every user's Copier environment.
+
+
+def python_string(value: Any) -> str:
+    """A Python string literal of `value`, quoted as `ruff format` would leave it: double
+    quotes unless the text holds more of them than single quotes."""
+    text = str(value).replace("\\", "\\\\")
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    return quote + text.replace(quote, "\\" + quote) + quote
+
+
+def quoted_string(value: Any) -> str:
+    """A double-quoted string of one-line printable `value`, the same in TOML (basic
+    string), JSON, YAML (double-quoted scalar) and a dotenv file: only `\\` and `"` are
+    escaped, and each of those languages reads `\\\\` and `\\"` alike."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+# ASCII punctuation that starts no Markdown markup inside a line of text, and that which
+# does so only as the line's first mark (a list item, a setext underline).
+MARKDOWN_INERT = frozenset(",;:'\"?%@/(){}^.-+=")
+MARKDOWN_LINE_START = frozenset("-+=")
+
+
+def markdown_text(value: Any) -> str:
+    """`value` as one line of Markdown text that reads as written: punctuation that could
+    start markup is backslash-escaped (CommonMark, "Backslash escapes"), the rest left
+    as typed so that the source stays readable. Spaces around it go: Markdown drops them
+    (and four in front would make a code block)."""
+    text = str(value).strip(" ")
+    after_digits = len(text) - len(text.lstrip(string.digits))
+    escaped = []
+    for index, char in enumerate(text):
+        starts_a_block = (index == 0 and char in MARKDOWN_LINE_START) or (
+            index == after_digits > 0 and char in ".)"
+        )
+        markup = char in string.punctuation and (char not in MARKDOWN_INERT or starts_a_block)
+        escaped.append(f"\\{char}" if markup else char)
+    return "".join(escaped)
+
+
+def markdown_code(value: Any) -> str:
+    """`value` as a Markdown code span that also holds inside a table cell (CommonMark,
+    "Code spans": a fence longer than any run of backticks inside, and a space inside
+    each end where the span would otherwise lose or merge one; GFM tables: `|` escaped)."""
+    text = str(value)
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    ends = text[:1] + text[-1:]
+    if "`" in ends or (ends == "  " and text.strip()):
+        text = f" {text} "
+    return f"{fence}{text.replace('|', chr(92) + '|')}{fence}"
+
+
 def random_secret(length: int) -> str:
     """A fresh secret for .env, made at render time and never stored in the answers."""
     return secrets.token_urlsafe(int(length))
@@ -170,6 +239,11 @@ class TemplateFilters(Extension):
             positive_problem=positive_problem,
             lock_for_project=lock_for_project,
             random_secret=random_secret,
+            one_line_problem=one_line_problem,
+            python_string=python_string,
+            quoted_string=quoted_string,
+            markdown_code=markdown_code,
+            markdown_text=markdown_text,
         )
 
 

@@ -1,0 +1,1 @@
+"""The service (about.py names and describes it)."""
