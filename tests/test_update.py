@@ -91,8 +91,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     edit(health, first_line, HEALTH_V2_DOCSTRING)
     edit(
         source / "template/README.md.jinja",
-        "# {{ project_name }}\n",
-        f"# {{{{ project_name }}}}\n\n{README_V2_LINE}\n",
+        "# {{ project_name | markdown_text }}\n",
+        f"# {{{{ project_name | markdown_text }}}}\n\n{README_V2_LINE}\n",
     )
     edit(
         source / "template/pyproject.toml.jinja",

@@ -3,13 +3,16 @@ seeded; prints its URLs as JSON, then waits until its standard input closes."""
 
 import asyncio
 import json
+import os
 import sys
 from importlib import import_module
 
 package = sys.argv[1]
+# The project's directory: its benchmarks/ sit beside its package.
+sys.path.insert(0, os.getcwd())
 config = import_module(f"{package}.core.config")
 engine = import_module(f"{package}.core.engine")
-bench = import_module(f"{package}.bench")
+bench = import_module("benchmarks.bench")
 
 urls = engine.database_urls(config.get_settings())
 bench.migrate(urls)

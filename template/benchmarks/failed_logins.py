@@ -23,9 +23,10 @@ import os
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from final_stats import listen, write_final_stats_at_quit
 from locust import FastHttpUser, constant, constant_pacing, events, task
 from locust.contrib.fasthttp import ResponseContextManager
+
+from benchmarks.final_stats import listen, write_final_stats_at_quit
 
 SEEDED_USERS = int(os.environ["BENCH_USERS"])
 # No seeded account has it: bench's password is random, and URL-safe (no space).

@@ -1,8 +1,9 @@
 """The final statistics of a locust run, written where `bench` reads them.
 
-Imported by the locustfiles (locust puts their folder on the import path). locust's own
-`--csv` files are rewritten only every second and not at exit: a short run can end with
-its last second, or all of it, missing. These are written once, at quit.
+Imported by the locustfiles (as `benchmarks.final_stats`: locust runs in the project's
+folder). locust's own `--csv` files are rewritten only every second and not at exit: a
+short run can end with its last second, or all of it, missing. These are written once,
+at quit.
 """
 
 import csv

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from final_stats import listen, write_final_stats_at_quit
 from locust import FastHttpUser, between, constant_pacing, events, task
 from locust.contrib.fasthttp import ResponseContextManager
+
+from benchmarks.final_stats import listen, write_final_stats_at_quit
 
 PASSWORD = os.environ["BENCH_PASSWORD"]
 SEEDED_USERS = int(os.environ["BENCH_USERS"])

@@ -1,14 +1,16 @@
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from ..core.schemas import RequestBody
 from ..core.text import NoNul
 from ..users.emails import MAX_EMAIL_LENGTH, Email
 from ..users.schemas import Password, PresentedPassword
 
 
 class LoginForm(BaseModel):
-    """The OAuth2 password grant's form (RFC 6749 section 4.3.2); the username is the email."""
+    """The OAuth2 password grant's form (RFC 6749 section 4.3.2); the username is the email.
+    Not a RequestBody: parameters it does not know are ignored (RFC 6749 section 3.2)."""
 
     grant_type: Literal["password"] | None = None
     # As typed: normalized for the lookup, so a bad one is a failed login, not a 422
@@ -32,16 +34,12 @@ class TokenPair(BaseModel):
     scope: str = Field(description="The granted scopes, space-separated")
 
 
-class RefreshRequest(BaseModel):
-    model_config = ConfigDict(strict=True)
-
+class RefreshRequest(RequestBody):
     refresh_token: Annotated[str, Field(min_length=1, max_length=512), NoNul]
 
 
-class EmailRequest(BaseModel):
+class EmailRequest(RequestBody):
     """Ask for a password reset link, or for a new email verification link."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     email: Email
 
@@ -52,18 +50,14 @@ class MailRequested(BaseModel):
     detail: str
 
 
-class PasswordReset(BaseModel):
+class PasswordReset(RequestBody):
     """Set a new password with the token a reset mail carried."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     token: Annotated[str, Field(min_length=1, max_length=512), NoNul]
     new_password: Password
 
 
-class EmailVerification(BaseModel):
+class EmailVerification(RequestBody):
     """Prove an address with the token a verification mail carried."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     token: Annotated[str, Field(min_length=1, max_length=512), NoNul]

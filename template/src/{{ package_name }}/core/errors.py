@@ -121,7 +121,6 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
-    # Handled inside the middleware (these classes are not Exception itself).
+    # Handled inside the middleware (this class is not Exception itself).
     app.add_exception_handler(SQLAlchemyError, database_error)
-    app.add_exception_handler(OSError, database_error)
     app.add_exception_handler(Exception, unhandled_error)

@@ -27,7 +27,7 @@ async def live() -> HealthStatus:
 )
 async def ready(session: SessionDep, settings: SettingsDep) -> HealthStatus:
     try:
-        async with asyncio.timeout(settings.health_timeout):
+        async with asyncio.timeout(settings.health_timeout_seconds):
             await session.scalar(text("SELECT 1"))
     except (OSError, SQLAlchemyError, TimeoutError) as exc:
         logger.warning("readiness check failed: %s", type(exc).__name__)

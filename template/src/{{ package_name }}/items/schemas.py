@@ -5,24 +5,20 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from ..core.schemas import RequestBody
 from ..core.text import NoNul
 
 Title = Annotated[str, Field(min_length=1, max_length=200), NoNul]
 Description = Annotated[str, Field(max_length=2000), NoNul]
 
 
-class ItemCreate(BaseModel):
-    # strict: JSON types as the schema says (no "1" for 1, no 0 for false).
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class ItemCreate(RequestBody):
     title: Title
     description: Description | None = None
 
 
-class ItemUpdate(BaseModel):
+class ItemUpdate(RequestBody):
     """Absent fields stay as they are; a null description clears it."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     # Optional, never null (the schema shows no null either).
     title: Title | SkipJsonSchema[None] = None

@@ -14,6 +14,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from ..core.schemas import RequestBody
 from ..core.scopes import SCOPES
 from ..core.text import NoNul
 from .emails import Email
@@ -56,9 +57,9 @@ ScopeName = Annotated[str, Field(json_schema_extra={"enum": sorted(SCOPES)})]
 Scopes = Annotated[list[ScopeName], AfterValidator(known_scopes)]
 
 
-class UserCreate(BaseModel):
-    # strict: JSON types as the schema says (no "1" for 1, no 0 for false).
-    model_config = ConfigDict(strict=True)
+class UserCreate(RequestBody):
+    """A new account; its scopes and state are the defaults (an administrator changes
+    them), so sending them is refused like any unknown field."""
 
     email: Email
     password: Password
@@ -71,10 +72,8 @@ class UserCreate(BaseModel):
         return self
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(RequestBody):
     """An administrator's change to an account; absent or null fields stay as they are."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     full_name: FullName | None = None
     scopes: Scopes | None = None
@@ -82,7 +81,7 @@ class UserUpdate(BaseModel):
     password: Password | None = None
 
 
-class ProfileUpdate(BaseModel):
+class ProfileUpdate(RequestBody):
     """The caller's change to their own account; absent fields stay as they are.
 
     A new email needs `current_password`: whoever holds a stolen access token must not
@@ -91,9 +90,7 @@ class ProfileUpdate(BaseModel):
 
     # The schema says so too (JSON Schema 2020-12 `dependentRequired`, OpenAPI 3.1).
     model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        json_schema_extra={"dependentRequired": {"email": ["current_password"]}},
+        json_schema_extra={"dependentRequired": {"email": ["current_password"]}}
     )
 
     full_name: FullName | None = Field(default=None, description="null clears the name")
@@ -118,16 +115,12 @@ class ProfileUpdate(BaseModel):
         return self
 
 
-class PasswordChange(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class PasswordChange(RequestBody):
     current_password: PresentedPassword
     new_password: Password
 
 
-class AccountDeletion(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class AccountDeletion(RequestBody):
     password: PresentedPassword
 
 
