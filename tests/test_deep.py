@@ -127,12 +127,21 @@ CONTRACT_ENDPOINTS = {
 }
 
 
+# SQLite runs one transaction at a time across the workers, and its waiters poll: on 2
+# cores, its p95 of an endpoint that hashes nothing measured 140 to 640 ms from one run to
+# the next. There, the latency is a figure printed here (issue 5 budgets the PostgreSQL
+# variants); a budget as long as the busy timeout still fails a request that waited it out.
+SQLITE_BUDGET = ["--budget-ms", "5000"]
+
+
 def test_bench_quick_loads_every_endpoint_within_budget(project: DeepProject) -> None:
     """`bench --quick` on the local default database (never a shared server: it seeds),
     with its failed-logins phase (150 failed logins at once, 10 readers, 10 s): no read
     waits for a connection that a hashing login holds, so none gets a 503."""
+    budget = SQLITE_BUDGET if project.variant.database == "sqlite" else []
     started = time.perf_counter()
-    output = project.uv("python", "-m", "benchmarks.bench", "--quick", DATABASE_URL=None).stdout
+    bench = ["python", "-m", "benchmarks.bench", "--quick", *budget]
+    output = project.uv(*bench, DATABASE_URL=None).stdout
     elapsed = time.perf_counter() - started
     report = json.loads((project.path / "benchmarks/report.json").read_text())
     print(f"{project.variant.name}: bench --quick in {elapsed:.0f} s")
