@@ -52,6 +52,8 @@ ANSWERS = st.one_of(TYPED_ANSWERS, TYPED_ANSWERS, TYPED_ANSWERS, answers_from(AN
 # so that a long or odd name is not refused for the slug derived from it.
 FIXED = {"project_slug": "answers-check", "package_name": "answers_check", "docker": True}
 PACKAGE = Path("src/answers_check")
+# Renders of this working tree, as the other meta-tests make them.
+QUIET: dict[str, Any] = {"defaults": True, "unsafe": True, "quiet": True, "vcs_ref": "HEAD"}
 PARSERS = {
     ".py": ast.parse,
     ".toml": tomllib.loads,
@@ -182,6 +184,3 @@ def test_free_text_answers_never_break_a_render(
     run([ruff, "check", "--no-fix", "."], cwd=destination)
     run([ruff, "format", "--check", "."], cwd=destination)
     shutil.rmtree(destination)
-
-
-QUIET: dict[str, Any] = {"defaults": True, "unsafe": True, "quiet": True, "vcs_ref": "HEAD"}
