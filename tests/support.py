@@ -1,16 +1,22 @@
-"""Helpers of the meta-tests: the variants, and running commands inside a render."""
+"""Helpers of the meta-tests: the variants, running commands inside a render, and
+waiting for a rendered service to be ready."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,3 +114,62 @@ def run(
             pytrace=False,
         )
     return result
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for_ready(url: str, process: subprocess.Popen[str], timeout: float = 90) -> int:
+    """The status of `url` once it answers, or -1 if the process ends or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (local URL)
+                return int(response.status)
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    return -1
+
+
+OWNED_RESOURCE_RECIPE = "Adding an owned resource"
+
+
+def readme_recipe(readme: str, heading: str = OWNED_RESOURCE_RECIPE) -> list[tuple[str, str]]:
+    """The code blocks of the README section under `heading`, as (info string, text)."""
+    tokens = MarkdownIt().parse(readme)
+    blocks: list[tuple[str, str]] = []
+    inside = False
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open" and token.tag == "h2":
+            inside = tokens[index + 1].content == heading
+        elif inside and token.type == "fence":
+            blocks.append((token.info, token.content))
+    return blocks
+
+
+def follow_owned_resource_recipe(project: Path) -> list[str]:
+    """Do what the rendered README's "Adding an owned resource" says, literally: write
+    each block headed `file=PATH`, apply each diff as `git apply --recount` would.
+    Returns the paths written and changed; fails if the section has no files or a diff
+    no longer applies (the README has drifted from the code it describes)."""
+    touched: list[str] = []
+    for info, text in readme_recipe((project / "README.md").read_text()):
+        language, *attributes = info.split()
+        target = dict(attribute.split("=", 1) for attribute in attributes).get("file")
+        if target is not None:
+            path = project / target
+            assert not path.exists(), f"the recipe overwrites {target}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            touched.append(target)
+        elif language == "diff":
+            patch = project / ".git" / "recipe.patch"
+            patch.write_text(text)
+            run(["git", "apply", "--recount", "--verbose", str(patch)], cwd=project)
+            touched += [line[6:] for line in text.splitlines() if line.startswith("+++ b/")]
+    assert any(path.endswith("routes.py") for path in touched), touched
+    return touched

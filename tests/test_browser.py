@@ -21,8 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Route, expect, sync_playwright
 
-from tests.support import ROOT, clean_env, run
-from tests.test_deep import free_port, wait_for_ready
+from tests.support import ROOT, clean_env, free_port, run, wait_for_ready
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -26,7 +25,15 @@ from typing import Any
 
 import pytest
 
-from tests.support import DEEP_VARIANTS, Variant, clean_env, run
+from tests.support import (
+    DEEP_VARIANTS,
+    Variant,
+    clean_env,
+    follow_owned_resource_recipe,
+    free_port,
+    run,
+    wait_for_ready,
+)
 
 pytestmark = pytest.mark.deep
 
@@ -45,10 +52,15 @@ class DeepProject:
 
 @pytest.fixture(scope="module", params=DEEP_VARIANTS, ids=lambda variant: variant.name)
 def project(request: pytest.FixtureRequest, copie_session: Any) -> DeepProject:
+    """The variant rendered, then grown by its README's "Adding an owned resource" recipe,
+    followed literally (`notes`: files, diffs, migration, tests): a project as it looks
+    once a team adds its first resource. Every check below covers both the template's
+    code and the recipe's; one render serves them all."""
     variant: Variant = request.param
     result = copie_session.copy(extra_answers=variant.answers)
     assert result.exit_code == 0, repr(result.exception)
     path = Path(result.project_dir)
+    follow_owned_resource_recipe(path)
     run(["uv", "sync", "--locked"], cwd=path)
     return DeepProject(variant, path, result.answers["project_slug"])
 
@@ -90,10 +102,15 @@ def test_migrations_round_trip_and_match_the_models(
 def test_rendered_suite_passes_with_full_coverage(project: DeepProject) -> None:
     started = time.perf_counter()
     server_url = SERVER_URL if project.variant.database == "postgresql" else None
-    output = project.uv("pytest", "-p", "no:cacheprovider", DATABASE_URL=server_url).stdout
+    report = project.path / ".git" / "suite.xml"
+    output = project.uv(
+        "pytest", "-p", "no:cacheprovider", f"--junit-xml={report}", DATABASE_URL=server_url
+    ).stdout
     elapsed = time.perf_counter() - started
     print(f"{project.variant.name}: rendered suite in {elapsed:.1f} s")
     assert "Required test coverage of 100% reached" in output
+    # The recipe's own tests ran with the rest (its code is in the coverage above).
+    assert 'classname="tests.integration.test_notes_api"' in report.read_text()
     passed = re.search(r"(\d+) passed", output)
     assert passed is not None
     assert int(passed.group(1)) >= 30
@@ -124,6 +141,13 @@ CONTRACT_ENDPOINTS = {
     "DELETE /api/v1/items/{id}",
     "GET /health/live",
     "GET /health/ready",
+}
+# What the README's owned-resource recipe adds (the `project` fixture follows it).
+RECIPE_ENDPOINTS = {
+    "GET /api/v1/notes",
+    "POST /api/v1/notes",
+    "GET /api/v1/notes/{id}",
+    "DELETE /api/v1/notes/{id}",
 }
 
 
@@ -196,13 +220,6 @@ def test_rls_tests_fail_when_row_level_security_is_off(variant: Variant, copie: 
         assert f"FAILED tests/rls/test_isolation.py::{test}" in outcome.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_serve_answers_ready_on_the_local_default_database(project: DeepProject) -> None:
     """The README's promise: render, `serve`, and it is ready with no database configured."""
     port = free_port()
@@ -226,17 +243,6 @@ def test_serve_answers_ready_on_the_local_default_database(project: DeepProject)
         assert not (project.path / ".data" / "postgres" / "postmaster.pid").exists(), output
 
 
-def wait_for_ready(url: str, process: subprocess.Popen[str], timeout: float = 90) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (local URL)
-                return int(response.status)
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    return -1
-
-
 # Operations without a parameter or a body: few distinct requests exist to generate.
 NO_INPUT_ENDPOINTS = {"GET /health/live", "GET /health/ready", "GET /api/v1/users/me"}
 FUZZ_LINE = re.compile(r"^(GET|POST|PATCH|DELETE) (\S+): (\d+) \(", re.MULTILINE)
@@ -256,7 +262,7 @@ def test_fuzzing_every_operation_finds_nothing(project: DeepProject) -> None:
         f"{method} {re.sub(r'{[a-z_]+}', '{id}', path)}": int(count)
         for method, path, count in FUZZ_LINE.findall(output)
     }
-    assert set(sent) == CONTRACT_ENDPOINTS
+    assert set(sent) == CONTRACT_ENDPOINTS | RECIPE_ENDPOINTS
     assert all(count >= 100 for name, count in sent.items() if name not in NO_INPUT_ENDPOINTS)
     assert re.search(r"\d+ passed", output)
     assert not re.search(r"\d+ (failed|error|skipped)", output)

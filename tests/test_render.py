@@ -88,7 +88,12 @@ def test_files_follow_the_answers(rendered: tuple[Variant, Path]) -> None:
     is_postgres = variant.database == "postgresql"
     assert (f"src/{package}/core/embedded.py" in files) == is_postgres
     uses_rls = is_postgres and answers.get("rls", True)
-    assert (f"src/{package}/core/rls.py" in files) == uses_rls
+    # Every PostgreSQL variant has core/rls.py, the engine's hooks; without RLS they do
+    # nothing (the file says how to turn it on).
+    assert (f"src/{package}/core/rls.py" in files) == is_postgres
+    if is_postgres:
+        rls_hooks = (project / f"src/{package}/core/rls.py").read_text()
+        assert ("ContextConnection" in rls_hooks) == uses_rls
     assert (f"src/{package}/core/bootstrap.py" in files) == uses_rls
     assert ("tests/rls/test_isolation.py" in files) == uses_rls
     assert any(name.endswith("_row_level_security.py") for name in files) == uses_rls

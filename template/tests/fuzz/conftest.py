@@ -1,14 +1,8 @@
 """What the fuzzing sent, per operation, printed at the end of the run."""
 
-from collections import Counter, defaultdict
-
 import pytest
 
-SENT: defaultdict[str, Counter[int]] = defaultdict(Counter)
-
-
-def record(operation: str, status: int) -> None:
-    SENT[operation][status] += 1
+from .recording import SENT
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

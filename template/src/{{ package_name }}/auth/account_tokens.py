@@ -39,6 +39,8 @@ _REDEEM = (
 
 @dataclass(frozen=True)
 class Redeemed:
+    """A spent token's account, and the address it was mailed to."""
+
     user_id: uuid.UUID
     # The address the token was mailed to.
     email: str
@@ -47,8 +49,11 @@ class Redeemed:
 async def issue_account_token(
     session: AsyncSession, user: User, purpose: str, lifetime: timedelta
 ) -> str:
-    """A new token for `purpose`, for the account's current address, valid for
-    `lifetime`; its digest is added to the session (the caller commits)."""
+    """A new single-use token for `purpose` (PASSWORD_RESET or EMAIL_VERIFICATION).
+
+    URL-safe text, for the account's current address, valid for `lifetime`. Only its
+    SHA-256 digest is added to the session (the caller commits).
+    """
     token = new_opaque_token()
     session.add(
         AccountToken(
@@ -67,16 +72,22 @@ def _parameters(token: str, purpose: str) -> dict[str, object]:
 
 
 async def is_redeemable(session: AsyncSession, token: str, purpose: str) -> bool:
-    """Whether `token` could be redeemed now, without spending it: a cheap look before
-    slow work, such as hashing a new password for it."""
+    """Whether `token` could be redeemed for `purpose` now, without spending it.
+
+    A cheap look before slow work, such as hashing a new password for it.
+    """
     connection = await session.connection()
     found = await connection.execute(_FIND, _parameters(token, purpose))
     return found.first() is not None
 
 
 async def redeem_account_token(session: AsyncSession, token: str, purpose: str) -> Redeemed | None:
-    """Spend `token`: who it was for, or None when it is unknown, spent, expired, or for
-    another purpose. In the session's transaction (the caller commits)."""
+    """Spend `token`: whom it was for, or None if it cannot be spent.
+
+    None when it is unknown, spent, expired, or for another purpose. One conditional
+    UPDATE in the session's transaction (the caller commits): of two requests with one
+    token, one wins.
+    """
     connection = await session.connection()
     row = (await connection.execute(_REDEEM, _parameters(token, purpose))).first()
     return None if row is None else Redeemed(user_id=row.user_id, email=row.email)

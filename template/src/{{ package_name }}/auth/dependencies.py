@@ -1,6 +1,15 @@
 """Who is calling, and may they: a route declares its scope once, with `Security`.
 
-    @router.get("/items", dependencies=[Security(require_principal, scopes=["items:read"])])
+    NoteReaderDep = Annotated[Principal, Security(require_principal, scopes=["notes:read"])]
+
+    @router.get("")
+    async def list_notes(caller: NoteReaderDep, session: SessionDep) -> ...
+
+`require_principal` checks the caller on the request's one session (`SessionDep`,
+`core/db.get_session`) and makes that session act for the caller: with Row-Level
+Security every later transaction of the request tells PostgreSQL whom it serves. So a
+route takes `SessionDep` beside the caller and needs nothing else, and a test's
+`app.dependency_overrides[get_session]` reaches every query of the request.
 
 The signed token carries the user id and the granted scopes; whether its account may
 still use them comes from the process's view of accounts (auth/revocation.py), which
@@ -9,10 +18,7 @@ purpose: FastAPI's cost per request grows with each dependency it solves.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated
-from uuid import UUID
 
 import jwt
 from fastapi import Depends, HTTPException, Request, Security, status
@@ -20,19 +26,14 @@ from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..core.config import API_PREFIX, Settings
-from ..core.db import SessionDep, act_as, new_session
+from ..core.db import SessionDep, act_as
 from ..core.scopes import SCOPES
 from ..core.security import decode_access_token
 from ..users.models import User
+from .principal import Principal
 from .revocation import account_state
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=f"{API_PREFIX}/auth/token", scopes=SCOPES)
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: UUID
-    scopes: frozenset[str]
 
 
 def client_address(request: Request) -> str:
@@ -49,14 +50,18 @@ async def login_gate(request: Request) -> asyncio.Semaphore:
     return gate
 
 
-LoginGate = Annotated[asyncio.Semaphore, Depends(login_gate)]
+LoginGateDep = Annotated[asyncio.Semaphore, Depends(login_gate)]
+
+
+# RFC 6750 section 3.1: the challenge of a 401 for a bad, expired or revoked token.
+INVALID_BEARER_CHALLENGE = 'Bearer error="invalid_token"'
 
 
 def invalid_token() -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         "Could not validate credentials",
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        headers={"WWW-Authenticate": INVALID_BEARER_CHALLENGE},
     )
 
 
@@ -102,37 +107,22 @@ async def require_principal(
     token: Annotated[str, Depends(oauth2_scheme)],
     session: SessionDep,
 ) -> Principal:
-    return await authorize(request, token, security_scopes, session)
+    """The caller, checked as `authorize` does (401 or 403 with an RFC 6750 challenge),
+    with `session` (the request's one session) acting for it from here on."""
+    principal = await authorize(request, token, security_scopes, session)
+    act_as(session, principal.user_id, principal.scopes)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Security(require_principal)]
 
 
 async def require_user(principal: PrincipalDep, session: SessionDep) -> User:
-    """The caller's account, which must still exist and be active."""
+    """The caller's account row, which must still exist and be active (else 401)."""
     user = await session.get(User, principal.user_id)
     if user is None or not user.is_active:
         raise invalid_token()
     return user
 
 
-CurrentUser = Annotated[User, Depends(require_user)]
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A caller, and the session that acts for it (with RLS: as it, in the database)."""
-
-    principal: Principal
-    session: AsyncSession
-
-
-async def acting_principal(
-    security_scopes: SecurityScopes, request: Request, token: Annotated[str, Depends(oauth2_scheme)]
-) -> AsyncIterator[Actor]:
-    """Use as `Annotated[Actor, Security(acting_principal, scopes=[...])]`: the caller, checked,
-    and a session of its own, in one dependency (the hot path of every item route)."""
-    async with new_session(request) as session:
-        principal = await authorize(request, token, security_scopes, session)
-        act_as(session, principal.user_id, principal.scopes)
-        yield Actor(principal, session)
+CurrentUserDep = Annotated[User, Depends(require_user)]

@@ -33,6 +33,7 @@ _PASSWORD = TypeAdapter(Password)
 def page(
     request: Request, template: str, status_code: int = status.HTTP_200_OK, **context: object
 ) -> HTMLResponse:
+    """Render `template` (from `templates/`, autoescaped) with `context` and the project."""
     settings = request.app.state.settings
     return templates.TemplateResponse(
         request,
@@ -43,6 +44,7 @@ def page(
 
 
 def expired_link(request: Request) -> HTMLResponse:
+    """400: the page saying that the link is invalid or expired, and to ask for a new one."""
     return page(
         request,
         "page.html",
@@ -55,6 +57,10 @@ def expired_link(request: Request) -> HTMLResponse:
 def reset_form(
     request: Request, token: str, problem: str | None = None, status_code: int = status.HTTP_200_OK
 ) -> HTMLResponse:
+    """The form to type a new password in, carrying `token`.
+
+    `problem` says what was wrong with the password typed last, if anything.
+    """
     return page(
         request,
         "reset_password.html",
@@ -69,6 +75,11 @@ def reset_form(
 
 @router.get("/reset-password", dependencies=[Depends(password_reset_enabled)])
 async def reset_password_page(request: Request, session: SessionDep, token: Token) -> HTMLResponse:
+    """The page a password reset link opens: a form for the new password.
+
+    Spends nothing. 400 with a page to say so when the token (`?token=`, at most 512
+    characters) could not be redeemed; 404 when PASSWORD_RESET_ENABLED is off.
+    """
     # Told now, not after a new password was typed in vain (looking spends nothing).
     if not await is_redeemable(session, token, PASSWORD_RESET):
         return expired_link(request)
@@ -79,6 +90,12 @@ async def reset_password_page(request: Request, session: SessionDep, token: Toke
 async def reset_password(
     request: Request, session: SessionDep, token: PostedToken, new_password: Annotated[str, Form()]
 ) -> HTMLResponse:
+    """The reset form's POST: set the new password and say so on a page.
+
+    As `POST /api/v1/auth/password-reset/confirm` does: every session of the account ends.
+    422 with the form again and the password policy's complaint; 400 with a page for a
+    token that is unknown, spent or expired; 404 when PASSWORD_RESET_ENABLED is off.
+    """
     try:
         _PASSWORD.validate_python(new_password)
     except ValidationError as exc:
@@ -92,6 +109,11 @@ async def reset_password(
 
 @router.get("/verify-email")
 async def verify_email_page(request: Request, session: SessionDep, token: Token) -> HTMLResponse:
+    """The page a verification link opens: a button that confirms the address.
+
+    Spends nothing (a mail scanner that follows the link verifies nothing); 400 with a
+    page to say so when the token could not be redeemed.
+    """
     if not await is_redeemable(session, token, EMAIL_VERIFICATION):
         return expired_link(request)
     return page(request, "verify_email.html", title="Confirm your email address", token=token)
@@ -99,6 +121,11 @@ async def verify_email_page(request: Request, session: SessionDep, token: Token)
 
 @router.post("/verify-email")
 async def verify_email(request: Request, session: SessionDep, token: PostedToken) -> HTMLResponse:
+    """The verification page's POST: verify the address and say so on a page.
+
+    As `POST /api/v1/auth/email-verification/confirm` does. 400 with a page for a token
+    that is unknown, spent or expired.
+    """
     if not await recovery.verify_email(session, token):
         return expired_link(request)
     message = "Your email address is confirmed. You can close this page."

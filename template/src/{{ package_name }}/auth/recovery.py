@@ -48,8 +48,11 @@ def in_words(duration: timedelta) -> str:
 
 
 def account_link(settings: Settings, page: str, token: str) -> str:
-    """The URL a mail links to: FRONTEND_URL's `page` when set, else this service's
-    `/account/<page>` at PUBLIC_URL; the token in the query (`?token=`)."""
+    """The absolute URL a mail links to, with the token in its query (`?token=`).
+
+    FRONTEND_URL's `page` when it is set, else this service's `/account/<page>` at
+    PUBLIC_URL (auth/pages.py).
+    """
     if settings.frontend_url:
         base = f"{settings.frontend_url.rstrip('/')}/{page}"
     else:
@@ -98,13 +101,22 @@ async def _mail_link(
 
 
 async def send_password_reset(sessions: Sessions, settings: Settings, email: str) -> None:
-    """Mail a reset link to `email` if an active account has it; nothing otherwise."""
+    """Mail a password reset link to `email` if an active account has it; else nothing.
+
+    The link works once, for PASSWORD_RESET_TOKEN_MINUTES. Runs after the response, in a
+    session of its own from `sessions`; a mail that cannot be sent is logged
+    (`send_mail`), never raised.
+    """
     lifetime = timedelta(minutes=settings.password_reset_token_minutes)
     await _mail_link(sessions, settings, email, RESET_MAIL, lifetime, lambda user: user.is_active)
 
 
 async def send_email_verification(sessions: Sessions, settings: Settings, email: str) -> None:
-    """Mail a verification link to `email` if an account has it and has not verified it."""
+    """Mail a verification link to `email` if an account has it unverified; else nothing.
+
+    The link works once, for EMAIL_VERIFICATION_TOKEN_HOURS. Runs after the response, as
+    `send_password_reset` does.
+    """
     lifetime = timedelta(hours=settings.email_verification_token_hours)
     await _mail_link(
         sessions, settings, email, VERIFICATION_MAIL, lifetime, lambda user: not user.email_verified
@@ -123,10 +135,14 @@ async def _account_of_link(session: AsyncSession, token: str, purpose: str) -> U
 
 
 async def reset_password(session: AsyncSession, token: str, new_password: str) -> bool:
-    """Set the password of the reset token's account and end all its sessions
-    (`set_password`); False when the token is unknown, spent or expired, or was mailed to
-    an address the account no longer has. Following the link also proves the address,
-    so an unverified one becomes verified. Commits."""
+    """Redeem a password reset token: set the account's new password; False if it cannot.
+
+    The account's sessions all end (`set_password`). Following the link also proves the
+    address, so an unverified one becomes verified. False, with nothing changed or
+    spent, when the token is unknown, spent or expired, or was mailed to an address the
+    account no longer has. The new password is hashed (slow by design) only for a token
+    that may work, with no connection held. Commits.
+    """
     redeemable = await is_redeemable(session, token, PASSWORD_RESET)
     # Hashing is slow by design: only for a token that may work, with no connection held.
     await session.commit()
@@ -147,8 +163,11 @@ async def reset_password(session: AsyncSession, token: str, new_password: str) -
 
 
 async def verify_email(session: AsyncSession, token: str) -> bool:
-    """Mark the token's address verified; False when the token is unknown, spent,
-    expired, or the account's address has changed since it was mailed. Commits."""
+    """Redeem an email verification token: mark its account's address verified.
+
+    False, with nothing spent, when the token is unknown, spent or expired, or the
+    account's address has changed since it was mailed. Commits.
+    """
     user = await _account_of_link(session, token, EMAIL_VERIFICATION)
     if user is None:
         await session.rollback()

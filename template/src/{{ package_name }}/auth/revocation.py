@@ -62,6 +62,7 @@ class AccountView:
 
     @property
     def listening(self) -> bool:
+        """Whether notifications are known to arrive: only then are states remembered."""
         return self._listening
 
     def set_listening(self, listening: bool) -> None:
@@ -72,9 +73,15 @@ class AccountView:
             self._listening = listening
 
     def remembered(self, user_id: uuid.UUID) -> AccountState | None:
+        """The account's remembered state, or None (never seen, or forgotten since)."""
         return self._states.get(user_id)
 
     def remember(self, user_id: uuid.UUID, state: AccountState, epoch_when_read: int) -> None:
+        """Keep `state`, read at `epoch_when_read`, unless something was forgotten since.
+
+        Keeps nothing while not listening or with `max_entries` 0; when full, the entry
+        remembered first goes.
+        """
         if not self._listening or epoch_when_read != self.epoch or self._max_entries == 0:
             return
         if len(self._states) >= self._max_entries:
@@ -83,10 +90,12 @@ class AccountView:
         self._states[user_id] = state
 
     def forget(self, user_id: uuid.UUID) -> None:
+        """Forget the account's state: its next request reads it again."""
         self.epoch += 1
         self._states.pop(user_id, None)
 
     def forget_all(self) -> None:
+        """Forget every account's state."""
         self.epoch += 1
         self._states.clear()
 

@@ -20,7 +20,7 @@ from ..core.config import Settings, SettingsDep
 from ..core.db import SessionDep
 from ..core.errors import ErrorBody, Responses
 from . import recovery, service, throttle
-from .dependencies import LoginGate, PrincipalDep, client_address
+from .dependencies import LoginGateDep, PrincipalDep, client_address
 from .schemas import (
     EmailRequest,
     EmailVerification,
@@ -55,12 +55,25 @@ async def login(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    gate: LoginGate,
+    gate: LoginGateDep,
     response: Response,
 ) -> TokenPair:
-    """Exchange an email (`username`) and password for a token pair with the asked scopes.
+    """Log in: exchange an email and password for an access and a refresh token.
 
-    Throttled per client address and per account (429 with Retry-After)."""
+    The OAuth2 password grant (RFC 6749 section 4.3): a form with `username` (the email,
+    in any spelling of it), `password`, and optionally `scope` (space-separated; none:
+    every scope the account holds) and `grant_type=password`. 200 with a `TokenPair`:
+    a bearer access token (a JWT for the `Authorization` header, RFC 6750) valid for
+    `expires_in` seconds, a refresh token for `POST /auth/refresh`, and the granted
+    `scope`; `Cache-Control: no-store` (RFC 6749 section 5.1).
+
+    Errors carry `error` and `error_description` (RFC 6749 section 5.2): 401
+    `invalid_grant` for an unknown email, a wrong password or an inactive account, all
+    alike (and, with EMAIL_VERIFICATION_REQUIRED, an unverified address); 400
+    `invalid_scope` for a scope that does not exist or the account does not hold; 429
+    with `Retry-After` (seconds) over LOGIN_ATTEMPTS_PER_ADDRESS or
+    LOGIN_ATTEMPTS_PER_ACCOUNT; 422 for a form without username or password.
+    """
     async with gate:
         await throttle.admit_login(session, settings, client_address(request), form.username)
         account = await service.find_account(session, form.username)
@@ -80,7 +93,18 @@ async def login(
 async def refresh(
     body: RefreshRequest, session: SessionDep, settings: SettingsDep, response: Response
 ) -> TokenPair:
-    """Spend a refresh token for a new pair. A spent token presented again revokes its family."""
+    """Spend a refresh token for a new token pair (RFC 6749 section 6).
+
+    Each refresh token works once: the answer carries its successor, in the same family
+    (the chain of one login), with the login's scopes less any the account has lost
+    since. A spent token presented again revokes its whole family, as a stolen and
+    replayed one would (rotation with reuse detection, RFC 9700 section 4.14).
+    `Cache-Control: no-store`.
+
+    401 `invalid_grant` (RFC 6749 section 5.2) for a token that is unknown, expired,
+    revoked (logout, a password change) or spent, or whose account is gone or inactive;
+    422 for a body without `refresh_token`.
+    """
     response.headers.update(NO_STORE)
     return await service.refresh(session, settings, body.refresh_token)
 
@@ -91,7 +115,14 @@ async def refresh(
     responses={status.HTTP_401_UNAUTHORIZED: {"model": ErrorBody}},
 )
 async def logout(body: RefreshRequest, principal: PrincipalDep, session: SessionDep) -> None:
-    """Revoke the refresh token's whole family: every device of this login is logged out."""
+    """Log out: revoke the refresh token's family, the chain of tokens of its login.
+
+    Needs the access token (`Authorization: Bearer`) of the account the refresh token
+    belongs to; 204. The login's refresh tokens stop working at once; access tokens
+    already issued stay valid until they expire (`expires_in`). Other logins of the
+    account go on. 401 without a valid access token (RFC 6750), and `invalid_grant` for
+    a refresh token that is unknown or another account's.
+    """
     await service.logout(session, principal.user_id, body.refresh_token)
 
 
@@ -131,6 +162,7 @@ async def accept_mail_request(
 
 
 async def password_reset_enabled(settings: SettingsDep) -> None:
+    """Dependency of the password reset routes: 404 when PASSWORD_RESET_ENABLED is off."""
     if not settings.password_reset_enabled:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Password reset is disabled")
 
@@ -146,14 +178,19 @@ async def request_password_reset(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    gate: LoginGate,
+    gate: LoginGateDep,
     background: BackgroundTasks,
 ) -> MailRequested:
-    """Mail a link to set a new password to the address, if an active account has it.
+    """Ask for a password reset link, mailed to the address if an active account has it.
 
-    Always 202, in the same time, throttled or not (ACCOUNT_MAILS_PER_ACCOUNT and
-    ACCOUNT_MAILS_PER_ADDRESS): the answer tells nothing about accounts. The link is
-    valid for PASSWORD_RESET_TOKEN_MINUTES, once."""
+    Always 202 with the same body, whether or not the address has an account and whether
+    or not the request was over ACCOUNT_MAILS_PER_ADDRESS or ACCOUNT_MAILS_PER_ACCOUNT
+    (per ACCOUNT_MAIL_WINDOW_SECONDS): the answer tells nothing about accounts. The mail
+    goes after the response; its link (FRONTEND_URL's `/reset-password`, else this
+    service's `/account/reset-password`, with `?token=`) works once, for
+    PASSWORD_RESET_TOKEN_MINUTES. 404 when PASSWORD_RESET_ENABLED is off; 422 for a
+    malformed address.
+    """
     send = recovery.send_password_reset
     return await accept_mail_request(request, session, settings, gate, background, body.email, send)
 
@@ -165,8 +202,15 @@ async def request_password_reset(
     responses=INVALID_TOKEN | {status.HTTP_404_NOT_FOUND: {"model": ErrorBody}},
 )
 async def confirm_password_reset(body: PasswordReset, session: SessionDep) -> None:
-    """Set a new password with a reset link's token. Every session of the account ends:
-    its access tokens are refused from the next request on, its refresh tokens revoked."""
+    """Set a new password with the token of a password reset link.
+
+    204, and every session of the account ends: its access tokens are refused from the
+    next request on, its refresh tokens and other reset links are revoked. Following the
+    link proves the address, so an unverified one becomes verified. 400 for a token that
+    is unknown, spent or expired, or was mailed to an address the account no longer
+    has; 404 when PASSWORD_RESET_ENABLED is off; 422 for a password outside the policy
+    (12 to 128 characters).
+    """
     if not await recovery.reset_password(session, body.token, body.new_password):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, INVALID_LINK)
 
@@ -177,12 +221,16 @@ async def request_email_verification(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    gate: LoginGate,
+    gate: LoginGateDep,
     background: BackgroundTasks,
 ) -> MailRequested:
-    """Mail a new verification link to the address, if an account has it unverified.
+    """Ask for a new verification link, mailed if an account has the address unverified.
 
-    Always 202, in the same time, throttled like password resets."""
+    Always 202 with the same body, throttled like password reset requests (which share
+    the counts). The link (FRONTEND_URL's `/verify-email`, else this service's
+    `/account/verify-email`) works once, for EMAIL_VERIFICATION_TOKEN_HOURS. 422 for a
+    malformed address.
+    """
     send = recovery.send_email_verification
     return await accept_mail_request(request, session, settings, gate, background, body.email, send)
 
@@ -193,7 +241,11 @@ async def request_email_verification(
     responses=INVALID_TOKEN,
 )
 async def confirm_email_verification(body: EmailVerification, session: SessionDep) -> None:
-    """Mark the address a verification link was mailed to as verified (if the account
-    still has that address)."""
+    """Verify an email address with the token of a verification link.
+
+    204: the account's address is verified (it was already: 204 too, the token spent).
+    400 for a token that is unknown, spent or expired, or when the account's address
+    has changed since the link was mailed.
+    """
     if not await recovery.verify_email(session, body.token):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, INVALID_LINK)

@@ -23,6 +23,7 @@ class LoginForm(BaseModel):
 
     @property
     def scopes(self) -> list[str]:
+        """The requested scopes: `scope` split on spaces (RFC 6749 section 3.3)."""
         return self.scope.split()
 
 

@@ -45,9 +45,11 @@ class WrongPasswordError(Exception):
 
 
 async def find_account(session: AsyncSession, email: str) -> User | None:
-    """The account of `email` as typed (normalized for the lookup, users/emails.py), read
-    in a transaction that is committed before returning: the password check that follows
-    holds no connection."""
+    """The account of `email` as typed at login (normalized for the lookup), or None.
+
+    Read in a transaction that is committed before returning: the password check that
+    follows holds no connection.
+    """
     user = await get_user_by_email(session, email)
     await session.commit()
     return user
@@ -56,12 +58,13 @@ async def find_account(session: AsyncSession, email: str) -> User | None:
 async def authenticate(
     session: AsyncSession, user: User | None, password: str, *, require_verified_email: bool = False
 ) -> User:
-    """`user` (from `find_account`) if `password` is theirs; every failure is the same 401,
-    in the same time.
+    """Check a login's password: `user` (from `find_account`) if `password` is theirs.
 
-    Raises OAuth2Error `invalid_grant` for no account, a wrong password or an inactive
-    account, and, with `require_verified_email`, for an unverified address (told only to
-    whoever knows the password).
+    Every failure is the same 401, in the same time (without an account, a password is
+    hashed anyway). Raises OAuth2Error `invalid_grant` (RFC 6749 section 5.2) for no
+    account, a wrong password or an inactive account, and, with
+    `require_verified_email`, for an unverified address (told only to whoever knows the
+    password).
     """
     if user is None:
         await waste_password_check(password)
@@ -74,9 +77,12 @@ async def authenticate(
 
 
 async def password_matches(session: AsyncSession, user: User, password: str) -> bool:
-    """Whether `password` is the account's. Call it with no transaction open on `session`:
-    the check runs with no connection checked out. A hash of an old scheme or old
-    parameters is replaced while the password is at hand (committed)."""
+    """Whether `password` is the account's.
+
+    Call it with no transaction open on `session`: the check (tens of milliseconds of a
+    core) runs with no connection checked out. A hash of an old scheme or old parameters
+    is replaced while the password is at hand (committed).
+    """
     check = await verify_password(password, user.hashed_password)
     if check.valid and check.new_hash is not None:
         user.hashed_password = check.new_hash
@@ -86,15 +92,22 @@ async def password_matches(session: AsyncSession, user: User, password: str) -> 
 
 
 async def confirm_password(session: AsyncSession, user: User, password: str) -> None:
-    """For a change the account holder must confirm: raise WrongPasswordError unless
-    `password` is theirs. Ends the session's transaction before checking it."""
+    """Check the password that confirms an account holder's change.
+
+    Ends the session's transaction before checking it. Raises WrongPasswordError unless
+    `password` is the account's.
+    """
     await session.commit()
     if not await password_matches(session, user, password):
         raise WrongPasswordError
 
 
 def grant_scopes(requested: Iterable[str], held: Iterable[str]) -> list[str]:
-    """The requested scopes, all of which the user must hold; none requested: all held."""
+    """The scopes to grant a login: those requested, sorted; none requested: all held.
+
+    Raises OAuth2Error `invalid_scope` (RFC 6749 section 3.3) for a requested scope that
+    does not exist, or that the account does not hold.
+    """
     wanted, holding = set(requested), set(held)
     unknown = wanted - SCOPES.keys()
     if unknown:
@@ -112,8 +125,13 @@ async def issue_token_pair(
     scopes: list[str],
     family_id: uuid.UUID | None = None,
 ) -> TokenPair:
-    """A new access token and a refresh token in `family_id` (None: a new family, as a
-    login starts). Commits the refresh token's digest."""
+    """Issue an access token and a refresh token granting `scopes` to `user`.
+
+    The access token is a signed JWT valid for ACCESS_TOKEN_MINUTES (`expires_in`, in
+    seconds); the refresh token, opaque, for REFRESH_TOKEN_DAYS, in `family_id` (None:
+    a new family, as a login starts). Commits the refresh token's SHA-256 digest, never
+    the token. The response shape is RFC 6749 section 5.1's.
+    """
     refresh_token = new_opaque_token()
     session.add(
         RefreshToken(
@@ -134,6 +152,7 @@ async def issue_token_pair(
 
 
 async def find_refresh_token(session: AsyncSession, presented: str) -> RefreshToken | None:
+    """The stored refresh token whose digest is the presented token's, or None."""
     digest = token_digest(presented)
     statement = select(RefreshToken).where(RefreshToken.token_digest == digest)
     return (await session.exec(statement)).first()
@@ -149,12 +168,16 @@ def _revoke(condition: ColumnElement[bool]) -> Update:
 
 
 async def revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
+    """Revoke every refresh token of the family that is not revoked yet. Commits."""
     await session.exec(_revoke(col(RefreshToken.family_id) == family_id))
     await session.commit()
 
 
 async def spend(session: AsyncSession, token: RefreshToken) -> bool:
-    """Mark the token used; False when another request spent or revoked it first."""
+    """Mark the refresh token used; False when another request spent or revoked it first.
+
+    One conditional UPDATE, in the session's transaction (the caller commits).
+    """
     statement = (
         update(RefreshToken)
         .where(
@@ -170,6 +193,13 @@ async def spend(session: AsyncSession, token: RefreshToken) -> bool:
 
 
 async def refresh(session: AsyncSession, settings: Settings, presented: str) -> TokenPair:
+    """Spend the presented refresh token for a new pair in its family (RFC 6749 section 6).
+
+    The new pair keeps the login's scopes that the account still holds. A token spent
+    already is a replay: its family is revoked (RFC 9700 section 4.14). Commits. Raises
+    OAuth2Error `invalid_grant` for a token that is unknown, expired, revoked or spent,
+    or whose account is gone or inactive.
+    """
     token = await find_refresh_token(session, presented)
     if token is None:
         raise invalid_grant("Invalid refresh token")
@@ -194,6 +224,11 @@ async def refresh(session: AsyncSession, settings: Settings, presented: str) -> 
 
 
 async def logout(session: AsyncSession, user_id: uuid.UUID, presented: str) -> None:
+    """Revoke the family of the presented refresh token, which must be `user_id`'s.
+
+    Commits. Raises OAuth2Error `invalid_grant` for a token that is unknown or another
+    account's.
+    """
     token = await find_refresh_token(session, presented)
     if token is None or token.user_id != user_id:
         raise invalid_grant("Invalid refresh token")
@@ -201,10 +236,13 @@ async def logout(session: AsyncSession, user_id: uuid.UUID, presented: str) -> N
 
 
 async def set_password(session: AsyncSession, user: User, hashed_password: str) -> None:
-    """Give the account a new password hash (hash it first, with no transaction open) and
-    end every session it had: every earlier access token (its credentials version moves
-    on, auth/revocation.py), every refresh-token family, every unused reset link.
-    Commits."""
+    """Give the account a new password hash and end every session it had.
+
+    Hash the password first, with no transaction open. Every earlier access token is
+    refused from the next request on (the credentials version moves on,
+    auth/revocation.py), every refresh-token family revoked, every unused reset link
+    deleted. Commits.
+    """
     user.hashed_password = hashed_password
     user.credentials_version += 1
     session.add(user)

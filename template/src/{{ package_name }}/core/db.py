@@ -36,14 +36,17 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     )
 
 
-def new_session(request: Request) -> AsyncSession:
-    """A session from the running app's sessionmaker (the test suite swaps in its own)."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return sessionmaker()
-
-
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with new_session(request) as session:
+    """The request's one session, from the app's sessionmaker (`app.state.sessionmaker`).
+
+    Every dependency and route of a request that asks for `SessionDep` gets this same
+    session (FastAPI solves a dependency once per request), so `require_principal` can
+    make it act for the caller. Tests replace it with `app.dependency_overrides[get_session]`
+    or by swapping the sessionmaker. Closed when the request ends; a transaction left
+    open is rolled back.
+    """
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
         yield session
 
 
@@ -51,6 +54,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 def act_as(session: AsyncSession, user_id: UUID, scopes: Iterable[str]) -> None:
-    """Record whom the session acts for; with RLS, every transaction tells PostgreSQL."""
+    """Record whom the session acts for (the user id and the scopes it may use); with
+    Row-Level Security, every transaction it begins from now on tells PostgreSQL."""
     session.info["user_id"] = str(user_id)
     session.info["scopes"] = " ".join(sorted(scopes))

@@ -2,6 +2,8 @@
 database that cannot serve is a 503 that clients may retry."""
 
 import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import cast
 
 from fastapi import FastAPI, Request, status
@@ -118,7 +120,37 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
+@dataclass(frozen=True)
+class ErrorResponse:
+    """The response a feature's exception becomes: its status, the `detail` clients see
+    (fixed text: an exception's own message is for the logs), and the headers it needs,
+    derived from the exception (`Retry-After`, `WWW-Authenticate`), if any."""
+
+    status_code: int
+    detail: str
+    headers: Callable[[Exception], dict[str, str]] | None = None
+
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def feature_error_handler(answer: ErrorResponse) -> Handler:
+    async def handle(_request: Request, exc: Exception) -> Response:
+        headers = answer.headers(exc) if answer.headers else None
+        body = ErrorBody(detail=answer.detail).model_dump()
+        return JSONResponse(body, status_code=answer.status_code, headers=headers)
+
+    return handle
+
+
+def install_error_handlers(
+    app: FastAPI, feature_errors: Mapping[type[Exception], ErrorResponse]
+) -> None:
+    """Every error handler of the app: request validation (422), HTTP errors, the
+    features' exceptions from `feature_errors` (a subclass answers as its base does),
+    database outages (503) and anything else (a logged 500 with the request id)."""
+    for exception_class, answer in feature_errors.items():
+        app.add_exception_handler(exception_class, feature_error_handler(answer))
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     # Handled inside the middleware (this class is not Exception itself).

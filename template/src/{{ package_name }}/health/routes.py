@@ -18,6 +18,13 @@ logger = logging.getLogger(__name__)
 
 @router.get("/live")
 async def live() -> HealthStatus:
+    """Liveness: the process answers.
+
+    Always 200 `{"status": "ok"}` while the process serves; it checks nothing else, the
+    database least of all: a failed liveness probe restarts the process, which cures no
+    database outage. Probes, as Kubernetes uses them:
+    https://kubernetes.io/docs/concepts/configuration/liveness-readiness-startup-probes/
+    """
     return HealthStatus()
 
 
@@ -26,6 +33,12 @@ async def live() -> HealthStatus:
     responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"model": ErrorBody}},
 )
 async def ready(session: SessionDep, settings: SettingsDep) -> HealthStatus:
+    """Readiness: the database answers a `SELECT 1`.
+
+    200 `{"status": "ok"}`; 503 when the database cannot be reached, fails, or takes
+    longer than HEALTH_TIMEOUT_SECONDS, so that a load balancer or Kubernetes sends no
+    traffic here meanwhile. Unauthenticated; it logs the failure's class, never its text.
+    """
     try:
         async with asyncio.timeout(settings.health_timeout_seconds):
             await session.scalar(text("SELECT 1"))

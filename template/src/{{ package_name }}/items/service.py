@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..auth.dependencies import Principal
+from ..auth.principal import Principal
 from ..core.types import utc_now
 from .models import Item
 from .schemas import ItemCreate, ItemUpdate
@@ -72,6 +72,8 @@ async def _run(
 async def list_items(
     session: AsyncSession, principal: Principal, limit: int, offset: int
 ) -> tuple[list[RowMapping], int]:
+    """A page of the caller's items (an administrator's: everyone's), newest first:
+    at most `limit` rows after skipping `offset`, and the total count."""
     page = await _run(session, principal, (PAGE_OF_ANY, PAGE_OF_OWN), limit=limit, offset=offset)
     rows = page.all()
     if rows:
@@ -80,16 +82,26 @@ async def list_items(
     return [], (await _run(session, principal, (COUNT_ANY, COUNT_OWN))).scalar_one()
 
 
-async def read_item(
-    session: AsyncSession, principal: Principal, item_id: uuid.UUID
-) -> RowMapping | None:
-    result = await _run(session, principal, (READ_ANY, READ_OWN), item_id=item_id)
-    return result.mappings().first()
+class ItemNotFoundError(LookupError):
+    """The caller has no such item: it does not exist, or it is another user's (one
+    answer for both, so an item's existence stays hidden)."""
 
 
 class OwnerGoneError(Exception):
     """The caller's account was deleted while the request ran: there is no owner to
     give the item to."""
+
+
+def _found(row: RowMapping | None) -> RowMapping:
+    if row is None:
+        raise ItemNotFoundError
+    return row
+
+
+async def read_item(session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> RowMapping:
+    """The caller's item as a row (an administrator's: anyone's). Raises ItemNotFoundError."""
+    result = await _run(session, principal, (READ_ANY, READ_OWN), item_id=item_id)
+    return _found(result.mappings().first())
 
 
 async def create_item(session: AsyncSession, principal: Principal, data: ItemCreate) -> Item:
@@ -107,19 +119,21 @@ async def create_item(session: AsyncSession, principal: Principal, data: ItemCre
 
 async def update_item(
     session: AsyncSession, principal: Principal, item_id: uuid.UUID, changes: ItemUpdate
-) -> RowMapping | None:
-    """Change the caller's item in one statement; None when they have no such item."""
+) -> RowMapping:
+    """Change the fields set in `changes` of the caller's item, in one statement, and
+    commit; the changed row. Raises ItemNotFoundError."""
     values = {**changes.model_dump(exclude_unset=True), "updated_at": utc_now()}
     any_owner = update(ITEM).where(BY_ID).values(values).returning(*ITEM.c)
     result = await _run(session, principal, (any_owner, any_owner.where(OWNED)), item_id=item_id)
     row = result.mappings().first()
     await session.commit()
-    return row
+    return _found(row)
 
 
-async def delete_item(session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> bool:
-    """Remove the caller's item; False when they have no such item."""
+async def delete_item(session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> None:
+    """Remove the caller's item and commit. Raises ItemNotFoundError."""
     result = await _run(session, principal, (DELETE_ANY, DELETE_OWN), item_id=item_id)
     deleted = result.first() is not None
     await session.commit()
-    return deleted
+    if not deleted:
+        raise ItemNotFoundError

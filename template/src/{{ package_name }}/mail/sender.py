@@ -14,9 +14,11 @@ logger = logging.getLogger(__name__.rpartition(".")[0])
 
 
 def build_message(settings: Settings, mail: Mail) -> EmailMessage:
-    """The RFC 5322 message for `mail`: From MAIL_FROM, a Date and a Message-ID, and the
-    text and HTML bodies as the two parts of a multipart/alternative (text first: RFC 2046
-    section 5.1.4 puts the preferred, richer part last).
+    """The RFC 5322 message for `mail`, from MAIL_FROM.
+
+    With a Date and a Message-ID, and the text and HTML bodies as the two parts of a
+    multipart/alternative (text first: RFC 2046 section 5.1.4 puts the preferred, richer
+    part last).
 
     Raises ValueError when a header value holds a line break."""
     message = EmailMessage()
@@ -33,8 +35,10 @@ def build_message(settings: Settings, mail: Mail) -> EmailMessage:
 
 
 async def send_mail(settings: Settings, mail: Mail) -> bool:
-    """Send `mail`; True when it was handed to the SMTP server (or, without SMTP_HOST
-    outside production, written to the log), False when it was not.
+    """Send `mail` over SMTP (RFC 5321); whether it went.
+
+    True when it was handed to the SMTP server (or, without SMTP_HOST outside
+    production, written to the log), False when it was not.
 
     Never raises for a failure of the server, the network, TLS or a timeout
     (`SMTP_TIMEOUT_SECONDS` applies to the connection and to each command): it logs one

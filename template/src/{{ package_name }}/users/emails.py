@@ -52,9 +52,13 @@ def normalize_email(address: str) -> str:
 
 
 def deliverable_address(address: str) -> str:
-    """`address` (a stored one) as mail servers take it: its domain in IDNA's ASCII form
-    (`xn--` labels), so that a server without SMTPUTF8 (RFC 6531) delivers it too. A local
-    part that is not ASCII still needs SMTPUTF8: it is kept as it is."""
+    """`address` (a stored one) as mail servers take it: its domain in ASCII.
+
+    The domain in IDNA's ASCII form (`xn--` labels, RFC 5890), so that a server without
+    SMTPUTF8 (RFC 6531) delivers it too. A local part that is not ASCII still needs
+    SMTPUTF8: it is kept as it is. Raises InvalidEmailError for a string that is not an
+    address.
+    """
     validated = _validated(address)
     return validated.ascii_email or f"{validated.local_part}@{validated.ascii_domain}"
 

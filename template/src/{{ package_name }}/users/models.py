@@ -31,4 +31,5 @@ class User(SQLModel, table=True):
 
     @property
     def email_verified(self) -> bool:
+        """Whether the owner of the address followed a verification or reset link."""
         return self.email_verified_at is not None

@@ -7,7 +7,6 @@ from fastapi import (
     APIRouter,
     BackgroundTasks,
     Depends,
-    HTTPException,
     Request,
     Response,
     Security,
@@ -18,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ..auth import recovery, throttle
 from ..auth import service as auth
 from ..auth.dependencies import (
-    CurrentUser,
+    CurrentUserDep,
     PrincipalDep,
     client_address,
     login_gate,
@@ -65,11 +64,8 @@ PASSWORD_CHECKED: Responses = {
 
 
 def user_response(user: User, status_code: int = status.HTTP_200_OK) -> Response:
+    """`user` as a `UserRead` JSON response (never the password hash)."""
     return json_response(UserRead.model_validate(user), status_code)
-
-
-def conflict(detail: str) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, detail)
 
 
 def mail_verification(
@@ -91,20 +87,27 @@ async def register(
     request: Request,
     background: BackgroundTasks,
 ) -> Response:
-    """Sign up: an account with the default scopes, and a verification link mailed to it.
+    """Sign up: a new account, with the default scopes.
 
-    409 when the address (in any spelling) has an account already."""
-    try:
-        user = await service.create_user(session, body)
-    except service.EmailTakenError as exc:
-        raise conflict(EMAIL_TAKEN) from exc
+    No token needed. 201 with the account (`UserRead`); a link to verify the address is
+    mailed to it after the response (when mail can go out). Scopes and the active flag
+    are an administrator's: a body that sends them is refused like any unknown field.
+    409 when the address, in any spelling of it, has an account already; 422 for a
+    malformed address, a password outside the policy (12 to 128 characters) or one that
+    is the email address.
+    """
+    user = await service.create_user(session, body)
     mail_verification(background, request, settings, user.email)
     return user_response(user, status.HTTP_201_CREATED)
 
 
 @router.get("/me", response_model=UserRead, responses=AUTH_ERRORS)
-async def read_me(user: CurrentUser) -> Response:
-    """The caller's own account."""
+async def read_me(user: CurrentUserDep) -> Response:
+    """Your own account: the access token's.
+
+    Any scope will do. 401 without a valid token, or when the account is gone or
+    inactive.
+    """
     return user_response(user)
 
 
@@ -121,10 +124,7 @@ async def check_password(
     await session.commit()
     async with gate:
         await throttle.admit_login(session, settings, client_address(request), user.email)
-    try:
-        await auth.confirm_password(session, user, password)
-    except auth.WrongPasswordError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, WRONG_PASSWORD) from exc
+    await auth.confirm_password(session, user, password)
     await throttle.login_succeeded(session, settings, user.email)
     # The account's count cleared: committed now, or its connection, row locks (and with
     # SQLite the database's write lock) would wait through the caller's hashing.
@@ -138,23 +138,25 @@ async def check_password(
 )
 async def update_me(
     changes: ProfileUpdate,
-    user: CurrentUser,
+    user: CurrentUserDep,
     session: SessionDep,
     settings: SettingsDep,
     request: Request,
     background: BackgroundTasks,
 ) -> Response:
-    """Change your name, or your email (with `current_password`: 400 when wrong, 409 when
-    the address has an account). A new address is unverified until its link, mailed to
-    it, is followed."""
+    """Change your own name or email; fields left out stay as they are.
+
+    200 with the account. `full_name: null` clears the name. A new `email` needs
+    `current_password` (422 without it), checked like a login attempt: 400 when wrong,
+    429 with `Retry-After` over the login limits; 409 when the new address has an
+    account. A new address is unverified until the link mailed to it is followed.
+    401 without a valid token.
+    """
     new_email = changes.email if changes.email not in (None, user.email) else None
     if new_email is not None:
         # The schema requires it with an email; were it missing, "" matches no password.
         await check_password(request, session, settings, user, changes.current_password or "")
-    try:
-        user = await service.update_profile(session, user, changes)
-    except service.EmailTakenError as exc:
-        raise conflict(EMAIL_TAKEN) from exc
+    user = await service.update_profile(session, user, changes)
     if new_email is not None:
         mail_verification(background, request, settings, new_email)
     return user_response(user)
@@ -163,18 +165,21 @@ async def update_me(
 @router.post("/me/password", responses=AUTH_ERRORS | PASSWORD_CHECKED)
 async def change_my_password(
     body: PasswordChange,
-    user: CurrentUser,
+    user: CurrentUserDep,
     principal: PrincipalDep,
     session: SessionDep,
     settings: SettingsDep,
     request: Request,
     response: Response,
 ) -> TokenPair:
-    """Change your password (400 when `current_password` is wrong).
+    """Change your own password, ending every session of the account.
 
-    Every session of the account ends, this one included: earlier access tokens are
-    refused from the next request on, every refresh token is revoked. The answer is a
-    fresh token pair, with this token's scopes, to go on with."""
+    `current_password` is checked like a login attempt: 400 when wrong, 429 with
+    `Retry-After` over the login limits; 422 for a `new_password` outside the policy.
+    Earlier access tokens are refused from the next request on, every refresh token is
+    revoked, this session's too: the answer (200, `Cache-Control: no-store`) is a fresh
+    token pair with this token's scopes, to go on with. 401 without a valid token.
+    """
     await check_password(request, session, settings, user, body.current_password)
     hashed = await hash_password(body.new_password)
     await auth.set_password(session, user, hashed)
@@ -189,24 +194,30 @@ async def change_my_password(
 )
 async def delete_me(
     body: AccountDeletion,
-    user: CurrentUser,
+    user: CurrentUserDep,
     session: SessionDep,
     settings: SettingsDep,
     request: Request,
 ) -> None:
-    """Delete your account and everything it owns, with your `password` (400 when wrong).
+    """Delete your own account and everything it owns.
 
-    409 for the last active account holding users:admin."""
+    204. `password` is checked like a login attempt: 400 when wrong, 429 with
+    `Retry-After` over the login limits. The account's tokens are refused from the next
+    request on. 409 for the last active account holding users:admin (nobody could
+    administer accounts through the API any more); 401 without a valid token.
+    """
     await check_password(request, session, settings, user, body.password)
-    try:
-        await service.delete_user(session, user)
-    except service.LastAdminError as exc:
-        raise conflict(str(exc)) from exc
+    await service.delete_user(session, user)
 
 
 @router.get("", response_model=Page[UserRead], dependencies=[can_read_users], responses=AUTH_ERRORS)
 async def list_users(session: SessionDep, page: PageDep) -> Response:
-    """A page of accounts, oldest first (`users:read`)."""
+    """List the accounts, oldest first, a page at a time.
+
+    Needs `users:read`. `limit` (1 to 100, default 50) and `offset` pick the page; 200
+    with `items`, the `total` count, `limit` and `offset`. 401 without a valid token,
+    403 without the scope.
+    """
     users, total = await service.list_users(session, page.limit, page.offset)
     body = Page[UserRead](
         items=[UserRead.model_validate(user) for user in users],
@@ -218,13 +229,11 @@ async def list_users(session: SessionDep, page: PageDep) -> Response:
 
 
 async def existing_user(user_id: uuid.UUID, session: SessionDep) -> User:
-    user = await service.get_user(session, user_id)
-    if user is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
-    return user
+    """Dependency: the account of the path's `user_id`; 404 when there is none."""
+    return await service.get_user(session, user_id)
 
 
-ExistingUser = Annotated[User, Depends(existing_user)]
+ExistingUserDep = Annotated[User, Depends(existing_user)]
 
 
 @router.get(
@@ -233,8 +242,12 @@ ExistingUser = Annotated[User, Depends(existing_user)]
     dependencies=[can_read_users],
     responses=AUTH_ERRORS | NOT_FOUND,
 )
-async def read_user(user: ExistingUser) -> Response:
-    """One account (`users:read`)."""
+async def read_user(user: ExistingUserDep) -> Response:
+    """Read one account by its id.
+
+    Needs `users:read`. 404 when no account has the id; 401 without a valid token, 403
+    without the scope.
+    """
     return user_response(user)
 
 
@@ -244,20 +257,21 @@ async def read_user(user: ExistingUser) -> Response:
     dependencies=[can_admin_users],
     responses=AUTH_ERRORS | NOT_FOUND | LAST_ADMIN,
 )
-async def update_user(user: ExistingUser, changes: UserUpdate, session: SessionDep) -> Response:
-    """Change an account (`users:admin`). Takes effect on the account's very next request:
-    deactivated, its tokens are refused (401); scopes taken away no longer count (403);
-    a new `password` ends all its sessions. 409 when it would leave no active account
-    holding users:admin."""
+async def update_user(user: ExistingUserDep, changes: UserUpdate, session: SessionDep) -> Response:
+    """Change an account's name, scopes, active flag or password (an administrator's).
+
+    Needs `users:admin`; fields left out or null stay as they are. 200 with the account.
+    Takes effect on the account's very next request: deactivated, its tokens are refused
+    (401); scopes taken away no longer count (403); a new `password` ends all its
+    sessions. 409 when no active account would hold users:admin any more; 404 when no
+    account has the id; 422 for an unknown scope or a password outside the policy.
+    """
     hashed = None
     if changes.password is not None:
         # Hashing is slow: the connection that loaded the account goes back first.
         await session.commit()
         hashed = await hash_password(changes.password)
-    try:
-        user = await service.update_user(session, user, changes)
-    except service.LastAdminError as exc:
-        raise conflict(str(exc)) from exc
+    user = await service.update_user(session, user, changes)
     if hashed is not None:
         await auth.set_password(session, user, hashed)
     return user_response(user)
@@ -269,10 +283,10 @@ async def update_user(user: ExistingUser, changes: UserUpdate, session: SessionD
     status_code=status.HTTP_204_NO_CONTENT,
     responses=AUTH_ERRORS | NOT_FOUND | LAST_ADMIN,
 )
-async def delete_user(user: ExistingUser, session: SessionDep) -> None:
-    """Delete an account and everything it owns (`users:admin`); its tokens are refused
-    from the next request on. 409 for the last active account holding users:admin."""
-    try:
-        await service.delete_user(session, user)
-    except service.LastAdminError as exc:
-        raise conflict(str(exc)) from exc
+async def delete_user(user: ExistingUserDep, session: SessionDep) -> None:
+    """Delete an account and everything it owns (an administrator's).
+
+    Needs `users:admin`. 204; the account's tokens are refused from the next request on.
+    409 for the last active account holding users:admin; 404 when no account has the id.
+    """
+    await service.delete_user(session, user)

@@ -46,6 +46,7 @@ FullName = Annotated[str, Field(min_length=1, max_length=200), NoNul]
 
 
 def known_scopes(scopes: list[str]) -> list[str]:
+    """`scopes` deduplicated and sorted; ValueError (a 422) naming any that do not exist."""
     unknown = sorted(set(scopes) - SCOPES.keys())
     if unknown:
         raise ValueError(f"unknown scopes: {', '.join(unknown)}")
@@ -67,6 +68,7 @@ class UserCreate(RequestBody):
 
     @model_validator(mode="after")
     def password_is_not_the_email(self) -> Self:
+        """Refuse (422) a password that is the email address, in any case."""
         if self.password.strip().lower() == self.email:
             raise ValueError("the password must not be the email address")
         return self
@@ -102,6 +104,7 @@ class ProfileUpdate(RequestBody):
     @field_validator("email", "current_password")
     @classmethod
     def not_null(cls, value: str | None) -> str:
+        """Refuse (422) an explicit null for `email` or `current_password`."""
         # Only a given value reaches here: absent is fine, null is not (the schema shows
         # no null either).
         if value is None:
@@ -110,6 +113,7 @@ class ProfileUpdate(RequestBody):
 
     @model_validator(mode="after")
     def email_change_needs_the_password(self) -> Self:
+        """Refuse (422) a new `email` without `current_password`."""
         if self.email is not None and self.current_password is None:
             raise ValueError("current_password is needed to change the email")
         return self

@@ -24,15 +24,22 @@ class EmailTakenError(Exception):
     """An account with this email exists already."""
 
 
+LAST_ADMIN = (
+    "This is the last active account holding users:admin: grant users:admin to "
+    "another account first"
+)
+
+
 class LastAdminError(Exception):
     """The change would leave no active account holding users:admin: nobody could manage
     accounts through the API any more (the CLI still can: `users create --scope`)."""
 
     def __str__(self) -> str:
-        return (
-            "This is the last active account holding users:admin: grant users:admin to "
-            "another account first"
-        )
+        return LAST_ADMIN
+
+
+class UserNotFoundError(LookupError):
+    """No account has this id."""
 
 
 async def create_user(
@@ -42,9 +49,13 @@ async def create_user(
     *,
     email_verified: bool = False,
 ) -> User:
-    """A new account with `scopes` (None: the default ones); `email_verified` when whoever
-    creates it vouches for the address (an operator at the CLI). Raises EmailTakenError.
-    Commits."""
+    """Create an account from a sign-up body, hashing its password (slow by design).
+
+    `scopes`: the account's, deduplicated and sorted (None: the default ones).
+    `email_verified`: whoever creates it vouches for the address (an operator at the
+    CLI). Commits. Raises EmailTakenError when the address has an account: the unique
+    index decides, so of two racing sign-ups one wins.
+    """
     user = User(
         email=data.email,
         full_name=data.full_name,
@@ -63,13 +74,19 @@ async def create_user(
     return user
 
 
-async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
-    return await session.get(User, user_id)
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    """The account with the id `user_id`. Raises UserNotFoundError."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise UserNotFoundError(user_id)
+    return user
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    """The account of `email`, however it is spelled (users/emails.py); None for an
-    address without an account, or a string that is no address at all."""
+    """The account of `email`, however it is spelled (normalized: users/emails.py).
+
+    None for an address without an account, or a string that is no address at all.
+    """
     try:
         normalized = normalize_email(email)
     except InvalidEmailError:
@@ -79,6 +96,7 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def list_users(session: AsyncSession, limit: int, offset: int) -> tuple[list[User], int]:
+    """A page of accounts, oldest first (ties by id), and the count of all accounts."""
     total = (await session.exec(select(func.count(col(User.id))))).one()
     statement = (
         select(User).order_by(col(User.created_at), col(User.id)).limit(limit).offset(offset)
@@ -93,7 +111,9 @@ def _is_admin(is_active: bool, scopes: Collection[str]) -> bool:
 async def keep_an_admin(
     session: AsyncSession, user: User, *, is_active: bool, scopes: Collection[str]
 ) -> None:
-    """Raise LastAdminError when `user`, an active administrator, would stop being one
+    """Refuse a change that would leave no active account holding users:admin.
+
+    Raises LastAdminError when `user`, an active administrator, would stop being one
     (become `is_active` with `scopes`; deleted: inactive, no scopes) and no other active
     administrator exists.
 
@@ -116,8 +136,12 @@ async def keep_an_admin(
 
 
 async def update_user(session: AsyncSession, user: User, changes: UserUpdate) -> User:
-    """An administrator's change of name, scopes and active flag (a new password is set
-    through auth's `set_password`). Raises LastAdminError. Commits."""
+    """Apply an administrator's change of name, scopes and active flag.
+
+    Fields unset or None stay as they are; a new password is not set here but through
+    auth's `set_password` (which ends the account's sessions). Commits. Raises
+    LastAdminError when no active administrator would remain.
+    """
     values = {
         field: value
         for field, value in changes.model_dump(exclude_unset=True, exclude={"password"}).items()
@@ -137,8 +161,12 @@ async def update_user(session: AsyncSession, user: User, changes: UserUpdate) ->
 
 
 async def update_profile(session: AsyncSession, user: User, changes: ProfileUpdate) -> User:
-    """The account holder's change of name or email (the password already confirmed by
-    the caller). A new email is unverified. Raises EmailTakenError. Commits."""
+    """Apply the account holder's change of name or email.
+
+    The caller has confirmed the password already, when the email changes. A new email
+    is unverified until its link is followed; `full_name` None clears the name. Commits.
+    Raises EmailTakenError when another account has the new address.
+    """
     values = changes.model_dump(exclude_unset=True, exclude={"current_password"})
     if values.get("email") is None:
         values.pop("email", None)
@@ -156,9 +184,12 @@ async def update_profile(session: AsyncSession, user: User, changes: ProfileUpda
 
 
 async def delete_user(session: AsyncSession, user: User) -> None:
-    """Delete the account and, through the foreign keys' ON DELETE CASCADE, every row it
-    owns (PostgreSQL runs the cascade past Row-Level Security). Raises LastAdminError.
-    Commits."""
+    """Delete the account and every row it owns.
+
+    The foreign keys' ON DELETE CASCADE deletes the rows (PostgreSQL runs the cascade
+    past Row-Level Security). Commits. Raises LastAdminError for the last active
+    account holding users:admin.
+    """
     await keep_an_admin(session, user, is_active=False, scopes=())
     await session.delete(user)
     await session.commit()
