@@ -28,7 +28,7 @@ def package_name() -> str:
 
 
 def make_app(package: str, metrics: bool) -> Any:
-    config = importlib.import_module(f"{package}.core.config")
+    config = importlib.import_module(f"{package}.settings")
     main = importlib.import_module(f"{package}.main")
     settings = config.Settings(
         _env_file=None, environment="test", database_url=UNREACHABLE, metrics_enabled=metrics

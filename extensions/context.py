@@ -132,6 +132,8 @@ def default_scopes_problem(value: Any, extra_scopes: Any) -> str:
     unknown = [scope for scope in value if scope not in all_scopes(extra_scopes)]
     if unknown:
         return f"default_user_scopes has scopes that are not defined: {', '.join(unknown)}"
+    if "users:admin" in value:
+        return "default_user_scopes must not hold users:admin: every sign-up would administer"
     return ""
 
 

@@ -75,6 +75,37 @@ def test_mypy_strict(project: DeepProject) -> None:
     assert "Success: no issues found" in output
 
 
+def test_import_contracts_hold_and_catch_an_import_that_runs_back_up(
+    project: DeepProject,
+) -> None:
+    """`lint-imports` passes on the project plus the recipe, and fails once a lower layer
+    imports a higher one, or a top-level package has no place in the layers."""
+    assert "Contracts: 2 kept, 0 broken." in project.uv("lint-imports").stdout
+    (package,) = (path for path in (project.path / "src").iterdir() if path.is_dir())
+    upward = package / "users" / "upward.py"
+    unplaced = package / "unplaced"
+    upward.write_text("from ..accounts import service as service\n")
+    unplaced.mkdir()
+    (unplaced / "__init__.py").write_text("")
+    try:
+        outcome = subprocess.run(
+            ["uv", "run", "--locked", "lint-imports", "--no-cache"],
+            cwd=project.path,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+    finally:
+        upward.unlink()
+        (unplaced / "__init__.py").unlink()
+        unplaced.rmdir()
+    assert outcome.returncode == 1, outcome.stdout + outcome.stderr
+    assert "users.upward -> " in outcome.stdout, outcome.stdout
+    assert "unplaced" in outcome.stdout, outcome.stdout
+
+
 @pytest.fixture
 def migration_database(project: DeepProject) -> Iterator[str | None]:
     """A fresh database for the Alembic commands; None: the project's local default."""
@@ -218,6 +249,8 @@ def test_rls_tests_fail_when_row_level_security_is_off(variant: Variant, copie: 
         "test_item_has_forced_rls_and_a_policy_per_command",
     ):
         assert f"FAILED tests/rls/test_isolation.py::{test}" in outcome.stdout
+    owned = "test_every_table_with_an_owner_has_forced_rls_and_a_policy_per_command"
+    assert f"FAILED tests/rls/test_owned_tables.py::{owned}" in outcome.stdout
 
 
 def test_serve_answers_ready_on_the_local_default_database(project: DeepProject) -> None:

@@ -248,6 +248,7 @@ def test_workflow_checks_everything_with_pinned_actions(
         "uv sync --locked",
         "uv run ruff check . && uv run ruff format --check .",
         "uv run mypy",
+        "uv run lint-imports",
         "uv run alembic upgrade head && uv run alembic check",
         "uv run pytest",
         "uv run pytest -m fuzz --no-cov",
@@ -313,9 +314,10 @@ def test_pre_commit_config_is_valid_and_uses_the_locked_ruff(
     assert [hook["id"] for hook in ruff["hooks"]] == ["ruff-check", "ruff-format"]
     (uv_lock,) = repos["https://github.com/astral-sh/uv-pre-commit"]["hooks"]
     assert (uv_lock["id"], uv_lock["args"]) == ("uv-lock", ["--check"])
-    (mypy,) = repos["local"]["hooks"]
+    mypy, contracts = repos["local"]["hooks"]
     assert "mypy" in mypy["entry"]
-    assert mypy["pass_filenames"] is False
+    assert "lint-imports" in contracts["entry"]
+    assert mypy["pass_filenames"] is contracts["pass_filenames"] is False
 
 
 # --- the README ---------------------------------------------------------------------
@@ -372,7 +374,7 @@ def test_readme_documents_every_setting_and_command(
     package = next(path for path in (project / "src").iterdir() if path.is_dir())
     table = readme[readme.index("## Configuration") :].split("\n## ", 1)[0]
     documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", table))
-    fields = settings_fields(package / "core" / "config.py")
+    fields = settings_fields(package / "settings.py")
     assert len(fields) >= 20
     assert {field.upper() for field in fields} <= documented
     slug = (project / "pyproject.toml").read_text().split('name = "', 1)[1].split('"')[0]

@@ -36,7 +36,7 @@ RENDER_VARIANTS = [
 
 JINJA_LEFTOVER = re.compile(r"\{\{|\{%")
 # Jinja2 that the service renders itself, at run time: its mails and its account pages.
-RUNTIME_TEMPLATE = re.compile(r"src/[^/]+/(mail|auth)/templates/[^/]+$")
+RUNTIME_TEMPLATE = re.compile(r"src/[^/]+/(mail|accounts)/templates/[^/]+$")
 
 
 def render(copie: Any, answers: dict[str, Any]) -> Path:
@@ -86,15 +86,15 @@ def test_files_follow_the_answers(rendered: tuple[Variant, Path]) -> None:
     assert (".github/workflows/ci.yml" in files) == answers.get("github_actions", True)
     assert ("LICENSE" in files) == (answers.get("license", "MIT") != "Proprietary")
     is_postgres = variant.database == "postgresql"
-    assert (f"src/{package}/core/embedded.py" in files) == is_postgres
+    assert (f"src/{package}/db/embedded.py" in files) == is_postgres
     uses_rls = is_postgres and answers.get("rls", True)
-    # Every PostgreSQL variant has core/rls.py, the engine's hooks; without RLS they do
+    # Every PostgreSQL variant has db/rls.py, the engine's hooks; without RLS they do
     # nothing (the file says how to turn it on).
-    assert (f"src/{package}/core/rls.py" in files) == is_postgres
+    assert (f"src/{package}/db/rls.py" in files) == is_postgres
     if is_postgres:
-        rls_hooks = (project / f"src/{package}/core/rls.py").read_text()
+        rls_hooks = (project / f"src/{package}/db/rls.py").read_text()
         assert ("ContextConnection" in rls_hooks) == uses_rls
-    assert (f"src/{package}/core/bootstrap.py" in files) == uses_rls
+    assert (f"src/{package}/db/bootstrap.py" in files) == uses_rls
     assert ("tests/rls/test_isolation.py" in files) == uses_rls
     assert any(name.endswith("_row_level_security.py") for name in files) == uses_rls
     # With RLS, a revision joins 0004 and the login throttle's 0005 and grants its table.
@@ -152,10 +152,11 @@ def test_scopes_and_token_answers_reach_the_code(copie: Any) -> None:
             "refresh_token_days": 3,
         },
     )
-    scopes = (project / "src/my_api/core/scopes.py").read_text()
-    assert '"reports:read": "Read \\"quarterly\\" reports"' in scopes
+    scopes = (project / "src/my_api/auth/scopes.py").read_text()
+    assert '"reports:read": \'Read "quarterly" reports\'' in scopes
     assert '"users:admin"' in scopes
-    config = (project / "src/my_api/core/config.py").read_text()
+    assert 'DEFAULT_USER_SCOPES: tuple[str, ...] = (\n    "reports:read",\n)' in scopes
+    config = (project / "src/my_api/settings.py").read_text()
     assert "default=7" in config
     assert "default=3" in config
 
@@ -198,6 +199,7 @@ BAD_ANSWERS = [
     ({"database": "sqlite", "rls": True}, "Row-Level Security needs PostgreSQL"),
     ({"default_user_scopes": ["items:read", "nope"]}, "not defined: nope"),
     ({"default_user_scopes": "items:read"}, "default_user_scopes must be a YAML list"),
+    ({"default_user_scopes": ["users:admin"]}, "must not hold users:admin"),
     ({"access_token_minutes": 0}, "access_token_minutes must be a positive whole number"),
     ({"refresh_token_days": -3}, "refresh_token_days must be a positive whole number"),
 ]

@@ -319,9 +319,9 @@ INSPECT = """
 import asyncio, json, sys
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
-from my_api.core.config import get_settings
-from my_api.core.embedded import start_embedded_postgres
-from my_api.core.engine import DATABASE_NAME, database_urls
+from my_api.settings import get_settings
+from my_api.db.embedded import start_embedded_postgres
+from my_api.db.engine import DATABASE_NAME, database_urls
 
 async def main() -> None:
     settings = get_settings()

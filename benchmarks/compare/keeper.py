@@ -10,8 +10,8 @@ from importlib import import_module
 package = sys.argv[1]
 # The project's directory: its benchmarks/ sit beside its package.
 sys.path.insert(0, os.getcwd())
-config = import_module(f"{package}.core.config")
-engine = import_module(f"{package}.core.engine")
+config = import_module(f"{package}.settings")
+engine = import_module(f"{package}.db.engine")
 bench = import_module("benchmarks.bench")
 
 urls = engine.database_urls(config.get_settings())

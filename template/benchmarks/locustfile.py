@@ -33,7 +33,7 @@ ADMIN_EMAIL = os.environ["BENCH_ADMIN_EMAIL"]
 MAILBOX = Path(os.environ["BENCH_MAILBOX"])
 # Seconds a user waits for a mail it asked for; on loopback one takes milliseconds.
 MAIL_WAIT_SECONDS = 10.0
-# The account pages mailed links lead to (auth/recovery.py).
+# The account pages mailed links lead to (accounts/recovery.py).
 RESET_PAGE, VERIFY_PAGE = "reset-password", "verify-email"
 ITEM = "/api/v1/items/{id}"
 USER = "/api/v1/users/{id}"

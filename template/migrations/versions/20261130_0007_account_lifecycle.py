@@ -5,7 +5,7 @@ Its parent is 0005, not 0006: like 0005, it stays apart from the Row-Level Secur
 branch, which 0008 joins (see 0005's docstring for why).
 
 `account_changed` is PostgreSQL's LISTEN/NOTIFY channel that each process of the service
-listens on (auth/revocation.py): an account deactivated, demoted, deleted or given a new
+listens on (users/revocation.py): an account deactivated, demoted, deleted or given a new
 password, by the service, the CLI or plain SQL, drops out of every process's view of
 accounts at once.
 

@@ -11,25 +11,25 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .auth.errors import OAuth2Error, oauth2_error_response
-from .auth.pages import router as account_pages
-from .auth.revocation import CHANNEL as ACCOUNT_CHANNEL
-from .auth.revocation import AccountView
-from .auth.routes import router as auth_router
-from .core.config import API_PREFIX, Settings, get_settings
-from .core.db import create_sessionmaker
-from .core.engine import create_engine, database_urls, listen_channel
-from .core.errors import UNAVAILABLE, install_error_handlers
-from .core.guard import GuardMiddleware
-from .core.logging import configure_logging
-from .core.metrics import install_metrics
-from .core.openapi import operation_id, summarize_operations
-from .core.request_id import RequestIdMiddleware
-from .core.tracing import create_tracer_provider, shutdown_tracing, telemetry_config
-from .feature_errors import FEATURE_ERRORS
+from .accounts.auth_routes import router as auth_router
+from .accounts.errors import OAuth2Error
+from .accounts.pages import router as account_pages
+from .accounts.user_routes import router as users_router
+from .db.engine import create_engine, database_urls, listen_channel
+from .db.session import create_sessionmaker
+from .feature_errors import FEATURE_ERRORS, oauth2_error_response
 from .health.routes import router as health_router
 from .items.routes import router as items_router
-from .users.routes import router as users_router
+from .observability.logging import configure_logging
+from .observability.metrics import install_metrics
+from .observability.request_id import RequestIdMiddleware
+from .observability.tracing import create_tracer_provider, shutdown_tracing, telemetry_config
+from .settings import API_PREFIX, Settings, get_settings
+from .users.revocation import CHANNEL as ACCOUNT_CHANNEL
+from .users.revocation import AccountView
+from .web.errors import UNAVAILABLE, install_error_handlers
+from .web.guard import GuardMiddleware
+from .web.openapi import operation_id, summarize_operations
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def start_listening(
     engine: AsyncEngine, accounts: AccountView, settings: Settings
 ) -> asyncio.Task[None]:
     """Keep the view of accounts current from the database's notifications, in the
-    background for as long as the app runs (auth/revocation.py)."""
+    background for as long as the app runs (users/revocation.py)."""
     return asyncio.create_task(
         listen_channel(
             engine,

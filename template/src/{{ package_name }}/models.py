@@ -2,7 +2,7 @@
 
 from sqlmodel import SQLModel
 
-from .auth.models import AccountToken, LoginThrottle, RefreshToken
+from .accounts.models import AccountToken, LoginThrottle, RefreshToken
 from .items.models import Item
 from .users.models import User
 

@@ -6,18 +6,17 @@
     async def list_notes(caller: NoteReaderDep, session: SessionDep) -> ...
 
 `require_principal` checks the caller on the request's one session (`SessionDep`,
-`core/db.get_session`) and makes that session act for the caller: with Row-Level
+`db/session.get_session`) and makes that session act for the caller: with Row-Level
 Security every later transaction of the request tells PostgreSQL whom it serves. So a
 route takes `SessionDep` beside the caller and needs nothing else, and a test's
 `app.dependency_overrides[get_session]` reaches every query of the request.
 
 The signed token carries the user id and the granted scopes; whether its account may
-still use them comes from the process's view of accounts (auth/revocation.py), which
+still use them comes from `app.state.accounts` (`AccountStates`; users/revocation.py), which
 costs a hot request no database round trip. The dependency chains are kept short on
 purpose: FastAPI's cost per request grows with each dependency it solves.
 """
 
-import asyncio
 from typing import Annotated
 
 import jwt
@@ -25,32 +24,13 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..core.config import API_PREFIX, Settings
-from ..core.db import SessionDep, act_as
-from ..core.scopes import SCOPES
-from ..core.security import decode_access_token
-from ..users.models import User
-from .principal import Principal
-from .revocation import account_state
+from ..db.session import SessionDep, act_as
+from ..settings import API_PREFIX, Settings
+from .principal import AccountStates, Principal
+from .scopes import SCOPES
+from .security import decode_access_token
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=f"{API_PREFIX}/auth/token", scopes=SCOPES)
-
-
-def client_address(request: Request) -> str:
-    """The caller's IP address, for throttling. Behind a proxy, uvicorn's
-    --forwarded-allow-ips makes this the real client's."""
-    return request.client.host if request.client else "unknown"
-
-
-async def login_gate(request: Request) -> asyncio.Semaphore:
-    """The app's bound on logins (and other password checks) doing database work at once:
-    a burst of them queues here, in memory, instead of in the pool or on the throttle's
-    rows, and other requests keep their connections (main.py sizes it)."""
-    gate: asyncio.Semaphore = request.app.state.login_gate
-    return gate
-
-
-LoginGateDep = Annotated[asyncio.Semaphore, Depends(login_gate)]
 
 
 # RFC 6750 section 3.1: the challenge of a 401 for a bad, expired or revoked token.
@@ -88,7 +68,8 @@ async def authorize(
         claims = decode_access_token(settings, token)
     except jwt.InvalidTokenError as exc:
         raise invalid_token() from exc
-    account = await account_state(request.app.state.accounts, session, claims.subject)
+    accounts: AccountStates = request.app.state.accounts
+    account = await accounts.state_of(session, claims.subject)
     if (
         account is None
         or not account.is_active
@@ -115,14 +96,3 @@ async def require_principal(
 
 
 PrincipalDep = Annotated[Principal, Security(require_principal)]
-
-
-async def require_user(principal: PrincipalDep, session: SessionDep) -> User:
-    """The caller's account row, which must still exist and be active (else 401)."""
-    user = await session.get(User, principal.user_id)
-    if user is None or not user.is_active:
-        raise invalid_token()
-    return user
-
-
-CurrentUserDep = Annotated[User, Depends(require_user)]

@@ -7,9 +7,9 @@ from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..core.config import SettingsDep
-from ..core.db import SessionDep
-from ..core.errors import ErrorBody
+from ..db.session import SessionDep
+from ..web.dependencies import SettingsDep
+from ..web.errors import ErrorBody
 from .schemas import HealthStatus
 
 router = APIRouter(prefix="/health", tags=["health"])

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from ..core.types import UTCDateTime, utc_now
+from ..db.types import UTCDateTime, utc_now
 
 
 class Item(SQLModel, table=True):

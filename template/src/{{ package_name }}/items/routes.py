@@ -7,10 +7,10 @@ from fastapi import APIRouter, Response, Security, status
 
 from ..auth.dependencies import require_principal
 from ..auth.principal import Principal
-from ..core.db import SessionDep
-from ..core.errors import AUTH_ERRORS, NOT_FOUND
-from ..core.pagination import Page, PageDep
-from ..core.responses import json_response
+from ..db.session import SessionDep
+from ..web.errors import AUTH_ERRORS, NOT_FOUND
+from ..web.pagination import Page, PageDep
+from ..web.responses import json_response
 from . import service
 from .schemas import ItemCreate, ItemRead, ItemUpdate
 

@@ -5,8 +5,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from ..core.schemas import RequestBody
-from ..core.text import NoNul
+from ..web.schemas import RequestBody
+from ..web.text import NoNul
 
 Title = Annotated[str, Field(min_length=1, max_length=200), NoNul]
 Description = Annotated[str, Field(max_length=2000), NoNul]

@@ -25,12 +25,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..auth.principal import Principal
-from ..core.types import utc_now
+from ..auth.principal import OwnerGoneError, Principal
+from ..auth.scopes import ADMIN_SCOPE
+from ..db.types import utc_now
 from .models import Item
 from .schemas import ItemCreate, ItemUpdate
-
-ADMIN_SCOPE = "users:admin"
 
 ITEM = Item.metadata.tables["item"]  # the table behind the model, for Core statements
 BY_ID = ITEM.c.id == bindparam("item_id")
@@ -85,11 +84,6 @@ async def list_items(
 class ItemNotFoundError(LookupError):
     """The caller has no such item: it does not exist, or it is another user's (one
     answer for both, so an item's existence stays hidden)."""
-
-
-class OwnerGoneError(Exception):
-    """The caller's account was deleted while the request ran: there is no owner to
-    give the item to."""
 
 
 def _found(row: RowMapping | None) -> RowMapping:

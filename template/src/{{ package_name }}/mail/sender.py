@@ -6,7 +6,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 
 import aiosmtplib
 
-from ..core.config import Settings
+from ..settings import Settings
 from .messages import Mail
 
 # "<package>.mail": the package's one logger, whichever of its modules writes.

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from ..core.scopes import DEFAULT_USER_SCOPES
-from ..core.types import UTCDateTime, utc_now
+from ..auth.scopes import DEFAULT_USER_SCOPES
+from ..db.types import UTCDateTime, utc_now
 
 
 class User(SQLModel, table=True):
@@ -21,7 +21,7 @@ class User(SQLModel, table=True):
     )
     is_active: bool = Field(default=True)
     # Carried in access tokens (claim `cv`); a password change or reset increments it,
-    # which ends every token issued before (auth/revocation.py).
+    # which ends every token issued before (users/revocation.py).
     credentials_version: int = Field(default=0)
     # Set when the owner of the address followed a verification or reset link.
     email_verified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -14,9 +14,9 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from ..core.schemas import RequestBody
-from ..core.scopes import SCOPES
-from ..core.text import NoNul
+from ..auth.scopes import SCOPES
+from ..web.schemas import RequestBody
+from ..web.text import NoNul
 from .emails import Email
 
 MIN_PASSWORD_LENGTH = 12

@@ -1,6 +1,6 @@
 """User accounts: the queries and rules behind the routes and the CLI.
 
-Passwords are auth's (auth/service.py): this module never sets one after sign-up.
+Passwords are auth's (accounts/service.py): this module never sets one after sign-up.
 """
 
 import uuid
@@ -11,13 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..core.security import hash_password
-from ..core.types import utc_now
+from ..auth.scopes import ADMIN_SCOPE
+from ..auth.security import hash_password
+from ..db.types import utc_now
 from .emails import InvalidEmailError, normalize_email
 from .models import User
 from .schemas import ProfileUpdate, UserCreate, UserUpdate
-
-ADMIN_SCOPE = "users:admin"
 
 
 class EmailTakenError(Exception):

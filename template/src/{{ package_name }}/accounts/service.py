@@ -14,16 +14,16 @@ from sqlalchemy import ColumnElement, Update
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..core.config import Settings
-from ..core.scopes import SCOPES
-from ..core.security import (
+from ..auth.scopes import SCOPES
+from ..auth.security import (
     create_access_token,
     new_opaque_token,
     token_digest,
     verify_password,
     waste_password_check,
 )
-from ..core.types import utc_now
+from ..db.types import utc_now
+from ..settings import Settings
 from ..users.models import User
 from ..users.service import get_user_by_email
 from .account_tokens import PASSWORD_RESET
@@ -240,7 +240,7 @@ async def set_password(session: AsyncSession, user: User, hashed_password: str) 
 
     Hash the password first, with no transaction open. Every earlier access token is
     refused from the next request on (the credentials version moves on,
-    auth/revocation.py), every refresh-token family revoked, every unused reset link
+    users/revocation.py), every refresh-token family revoked, every unused reset link
     deleted. Commits.
     """
     user.hashed_password = hashed_password

@@ -13,8 +13,8 @@ from datetime import timedelta
 from sqlalchemy import and_, bindparam, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..core.security import new_opaque_token, token_digest
-from ..core.types import utc_now
+from ..auth.security import new_opaque_token, token_digest
+from ..db.types import utc_now
 from ..users.models import User
 from .models import AccountToken
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from ..core.types import UTCDateTime, utc_now
+from ..db.types import UTCDateTime, utc_now
 
 
 class RefreshToken(SQLModel, table=True):
@@ -40,7 +40,7 @@ class AccountToken(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
-    # "password_reset" or "email_verification" (auth/account_tokens.py).
+    # "password_reset" or "email_verification" (accounts/account_tokens.py).
     purpose: str = Field(max_length=32)
     token_digest: str = Field(max_length=64, unique=True)
     # The address the token was mailed to: it verifies that address and no later one.

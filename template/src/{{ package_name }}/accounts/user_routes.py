@@ -14,26 +14,15 @@ from fastapi import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..auth import recovery, throttle
-from ..auth import service as auth
-from ..auth.dependencies import (
-    CurrentUserDep,
-    PrincipalDep,
-    client_address,
-    login_gate,
-    require_principal,
-)
-from ..auth.routes import NO_STORE, THROTTLED
-from ..auth.schemas import TokenPair
-from ..core.config import Settings, SettingsDep
-from ..core.db import SessionDep
-from ..core.errors import AUTH_ERRORS, NOT_FOUND, ErrorBody, Responses
-from ..core.pagination import Page, PageDep
-from ..core.responses import json_response
-from ..core.security import hash_password
-from . import service
-from .models import User
-from .schemas import (
+from ..auth.dependencies import PrincipalDep, require_principal
+from ..auth.scopes import ADMIN_SCOPE
+from ..auth.security import hash_password
+from ..db.session import SessionDep
+from ..settings import Settings
+from ..users import service
+from ..users.dependencies import CurrentUserDep
+from ..users.models import User
+from ..users.schemas import (
     AccountDeletion,
     PasswordChange,
     ProfileUpdate,
@@ -41,12 +30,21 @@ from .schemas import (
     UserRead,
     UserUpdate,
 )
+from ..web.dependencies import SettingsDep
+from ..web.errors import AUTH_ERRORS, NOT_FOUND, ErrorBody, Responses
+from ..web.pagination import Page, PageDep
+from ..web.responses import json_response
+from . import recovery, throttle
+from . import service as auth
+from .auth_routes import NO_STORE, THROTTLED
+from .dependencies import client_address, login_gate
+from .schemas import TokenPair
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
 can_read_users = Security(require_principal, scopes=["users:read"])
-can_admin_users = Security(require_principal, scopes=["users:admin"])
+can_admin_users = Security(require_principal, scopes=[ADMIN_SCOPE])
 
 WRONG_PASSWORD = "Incorrect password"  # noqa: S105 (a message, not a password)
 EMAIL_TAKEN = "Email already registered"

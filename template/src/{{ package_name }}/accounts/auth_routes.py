@@ -16,11 +16,13 @@ from fastapi import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..core.config import Settings, SettingsDep
-from ..core.db import SessionDep
-from ..core.errors import ErrorBody, Responses
+from ..auth.dependencies import PrincipalDep
+from ..db.session import SessionDep
+from ..settings import Settings
+from ..web.dependencies import SettingsDep
+from ..web.errors import ErrorBody, Responses
 from . import recovery, service, throttle
-from .dependencies import LoginGateDep, PrincipalDep, client_address
+from .dependencies import LoginGateDep, client_address
 from .schemas import (
     EmailRequest,
     EmailVerification,

@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..core.config import Settings
-from ..core.security import hash_password
-from ..core.types import utc_now
+from ..auth.security import hash_password
+from ..db.types import utc_now
 from ..mail import render_mail, send_mail
+from ..settings import Settings
 from ..users.emails import deliverable_address
 from ..users.models import User
 from ..users.service import get_user_by_email
@@ -35,7 +35,7 @@ Sessions = Callable[[], AsyncSession]
 # send_password_reset and send_email_verification: run after a request's response.
 MailSender = Callable[[Sessions, Settings, str], Awaitable[None]]
 
-# The service's own pages (auth/pages.py), or a web app's with the same names.
+# The service's own pages (accounts/pages.py), or a web app's with the same names.
 RESET_PAGE = "reset-password"
 VERIFY_PAGE = "verify-email"
 
@@ -51,7 +51,7 @@ def account_link(settings: Settings, page: str, token: str) -> str:
     """The absolute URL a mail links to, with the token in its query (`?token=`).
 
     FRONTEND_URL's `page` when it is set, else this service's `/account/<page>` at
-    PUBLIC_URL (auth/pages.py).
+    PUBLIC_URL (accounts/pages.py).
     """
     if settings.frontend_url:
         base = f"{settings.frontend_url.rstrip('/')}/{page}"

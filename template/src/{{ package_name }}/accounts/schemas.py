@@ -2,10 +2,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from ..core.schemas import RequestBody
-from ..core.text import NoNul
 from ..users.emails import MAX_EMAIL_LENGTH, Email
 from ..users.schemas import Password, PresentedPassword
+from ..web.schemas import RequestBody
+from ..web.text import NoNul
 
 
 class LoginForm(BaseModel):

@@ -15,11 +15,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import TypeAdapter, ValidationError
 
-from ..core.db import SessionDep
+from ..db.session import SessionDep
 from ..users.schemas import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Password
 from . import recovery
 from .account_tokens import EMAIL_VERIFICATION, PASSWORD_RESET, is_redeemable
-from .routes import INVALID_LINK, password_reset_enabled
+from .auth_routes import INVALID_LINK, password_reset_enabled
 
 PAGES_PREFIX = "/account"
 router = APIRouter(prefix=PAGES_PREFIX, include_in_schema=False)

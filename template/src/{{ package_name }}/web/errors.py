@@ -15,9 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
+from ..db.outage import database_unavailable
+from ..observability.request_id import HEADER
 from .guard import API_HEADERS
-from .outage import database_unavailable
-from .request_id import HEADER
 
 logger = logging.getLogger(__name__)
 

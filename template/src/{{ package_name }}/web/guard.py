@@ -26,7 +26,7 @@ DOCS_CSP = (
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
-# The account pages (auth/pages.py): their own inline styles, forms posted to themselves.
+# The account pages (accounts/pages.py): their own inline styles, forms posted to themselves.
 PAGES_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"

@@ -20,8 +20,8 @@ from typing import Any
 import jwt
 from passlib.context import CryptContext
 
-from .config import Settings
-from .types import utc_now
+from ..db.types import utc_now
+from ..settings import Settings
 
 # argon2id with OWASP's minimum parameters (19 MiB, 2 passes, 1 lane); bcrypt hashes
 # from an older system still verify, and are replaced by argon2id on the next login.

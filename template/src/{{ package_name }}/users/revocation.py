@@ -7,7 +7,7 @@ only as far as the account still holds them. So each request needs its account's
 Reading it on every request would cost a round trip per request. Instead each process
 keeps an `AccountView` of the accounts it has seen, and PostgreSQL tells every process
 when one changes: a trigger on "user" (migration 0007) notifies the channel
-`account_changed` with the account's id, and `core/listen.py` hands the payload to
+`account_changed` with the account's id, and `db/listen.py` hands the payload to
 `AccountView.on_notification`, which forgets that account. Its next request reads it
 again. The same process forgets an account as soon as the ORM writes it (before the
 commit, so a request in the same transaction, as in the tests, sees the change too).
@@ -18,14 +18,14 @@ request: never a stale answer, only a slower one.
 """
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 from weakref import WeakSet
 
 from sqlalchemy import bindparam, event, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..users.models import User
+from ..auth.principal import AccountState
+from .models import User
 
 CHANNEL = "account_changed"
 EVERY_ACCOUNT = "*"
@@ -34,15 +34,6 @@ _USER = User.metadata.tables["user"]  # the table behind the model, for a Core s
 _STATE_OF = select(_USER.c.is_active, _USER.c.scopes, _USER.c.credentials_version).where(
     _USER.c.id == bindparam("user_id")
 )
-
-
-@dataclass(frozen=True, slots=True)
-class AccountState:
-    """What a token is checked against: the account as it is now."""
-
-    is_active: bool
-    scopes: frozenset[str]
-    credentials_version: int
 
 
 class AccountView:
@@ -109,28 +100,26 @@ class AccountView:
             return
         self.forget(user_id)
 
+    async def state_of(self, session: AsyncSession, user_id: uuid.UUID) -> AccountState | None:
+        """The account's current state, or None when the account does not exist
+        (`auth.principal.AccountStates`).
 
-async def account_state(
-    view: AccountView, session: AsyncSession, user_id: uuid.UUID
-) -> AccountState | None:
-    """The account's current state, or None when the account does not exist.
-
-    Remembered: no database round trip. Otherwise read in a transaction of its own on
-    `session`, committed before returning, so that the session's next transaction
-    starts afresh (with Row-Level Security: with the caller's context).
-    """
-    state = view.remembered(user_id)
-    if state is not None:
+        Remembered: no database round trip. Otherwise read in a transaction of its own on
+        `session`, committed before returning, so that the session's next transaction
+        starts afresh (with Row-Level Security: with the caller's context).
+        """
+        state = self.remembered(user_id)
+        if state is not None:
+            return state
+        epoch = self.epoch
+        connection = await session.connection()
+        row = (await connection.execute(_STATE_OF, {"user_id": user_id})).first()
+        await session.commit()
+        if row is None:
+            return None
+        state = AccountState(row.is_active, frozenset(row.scopes), row.credentials_version)
+        self.remember(user_id, state, epoch)
         return state
-    epoch = view.epoch
-    connection = await session.connection()
-    row = (await connection.execute(_STATE_OF, {"user_id": user_id})).first()
-    await session.commit()
-    if row is None:
-        return None
-    state = AccountState(row.is_active, frozenset(row.scopes), row.credentials_version)
-    view.remember(user_id, state, epoch)
-    return state
 
 
 _VIEWS: WeakSet[AccountView] = WeakSet()

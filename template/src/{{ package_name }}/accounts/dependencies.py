@@ -1,0 +1,24 @@
+"""What the sign-in routes share: the caller's address (for the throttle) and the app's
+bound on password checks doing database work at once."""
+
+import asyncio
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+
+def client_address(request: Request) -> str:
+    """The caller's IP address, for throttling. Behind a proxy, uvicorn's
+    --forwarded-allow-ips makes this the real client's."""
+    return request.client.host if request.client else "unknown"
+
+
+async def login_gate(request: Request) -> asyncio.Semaphore:
+    """The app's bound on logins (and other password checks) doing database work at once:
+    a burst of them queues here, in memory, instead of in the pool or on the throttle's
+    rows, and other requests keep their connections (main.py sizes it)."""
+    gate: asyncio.Semaphore = request.app.state.login_gate
+    return gate
+
+
+LoginGateDep = Annotated[asyncio.Semaphore, Depends(login_gate)]
