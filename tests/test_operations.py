@@ -161,6 +161,8 @@ def test_compose_starts_the_database_then_migrations_then_the_service(
     # No mail server in compose: production would refuse to start with password reset on.
     reset_switch = app["environment"]["PASSWORD_RESET_ENABLED"]
     assert reset_switch == "${PASSWORD_RESET_ENABLED:-false}"
+    # No proxy in compose: no peer's X-Forwarded-* counts until .env names the proxy.
+    assert app["environment"]["FORWARDED_ALLOW_IPS"] == "${FORWARDED_ALLOW_IPS:-127.0.0.1,::1}"
     assert app["ports"] == ["127.0.0.1:8000:8000"]
     if variant.database == "sqlite":
         assert set(services) == {"app"}
@@ -183,7 +185,8 @@ def test_compose_starts_the_database_then_migrations_then_the_service(
         # Migrations as the owner role; the service as the app role, which RLS binds.
         assert url_user(migrate["environment"]["MIGRATION_DATABASE_URL"]) == "app_owner"
         assert url_user(app["environment"]["DATABASE_URL"]) == "app_user"
-        assert set(app["environment"]) == {"ENVIRONMENT", "PASSWORD_RESET_ENABLED", "DATABASE_URL"}
+        expected = {"ENVIRONMENT", "PASSWORD_RESET_ENABLED", "FORWARDED_ALLOW_IPS", "DATABASE_URL"}
+        assert set(app["environment"]) == expected
     else:
         assert set(services) == {"db", "migrate", "app"}
         assert depends(migrate) == {"db": "service_healthy"}

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from copier import run_copy
 
-from tests.support import DEEP_VARIANTS, ROOT, Variant, run
+from tests.support import DEEP_VARIANTS, LONG_NAMES, ROOT, Variant, run
 
 pytestmark = pytest.mark.render
 
@@ -21,14 +21,7 @@ RENDER_VARIANTS = [
     *DEEP_VARIANTS,
     Variant("unicode-name", {"project_name": "Café Ünïcode API"}),
     Variant("digits-first", {"project_name": "42 Things"}),
-    Variant(
-        "long-names",
-        {
-            "project_name": "An Extremely Long Service Name For Line Length",
-            "project_slug": "an-extremely-long-service-name-for-lines",
-            "package_name": "a_thirty_character_package_nam",
-        },
-    ),
+    Variant("long-names", LONG_NAMES),
     Variant("sqlite-313", {"database": "sqlite", "python_version": "3.13", "docker": False}),
     Variant("postgres-no-extras", {"docker": False, "github_actions": False}),
     Variant("many-scopes", {"auth_scopes": {f"s{i}:read": f"Scope {i}" for i in range(12)}}),
@@ -84,6 +77,7 @@ def test_files_follow_the_answers(rendered: tuple[Variant, Path]) -> None:
     assert ("Dockerfile" in files) == answers.get("docker", True)
     assert ("compose.yaml" in files) == answers.get("docker", True)
     assert (".github/workflows/ci.yml" in files) == answers.get("github_actions", True)
+    assert ("deploy/kubernetes/kustomization.yaml" in files) == answers.get("kubernetes", False)
     assert ("LICENSE" in files) == (answers.get("license", "MIT") != "Proprietary")
     is_postgres = variant.database == "postgresql"
     assert (f"src/{package}/db/embedded.py" in files) == is_postgres
@@ -197,6 +191,8 @@ BAD_ANSWERS = [
     ({"auth_scopes": {"reports": ""}}, "scope 'reports' needs a description"),
     ({"auth_scopes": ["reports"]}, "auth_scopes must be a YAML mapping"),
     ({"database": "sqlite", "rls": True}, "Row-Level Security needs PostgreSQL"),
+    ({"docker": False, "kubernetes": True}, "Kubernetes manifests run the image the Dockerfile"),
+    ({"database": "sqlite", "kubernetes": True}, "Kubernetes manifests need PostgreSQL"),
     ({"default_user_scopes": ["items:read", "nope"]}, "not defined: nope"),
     ({"default_user_scopes": "items:read"}, "default_user_scopes must be a YAML list"),
     ({"default_user_scopes": ["users:admin"]}, "must not hold users:admin"),

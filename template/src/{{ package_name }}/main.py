@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager, suppress
 
 import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,8 +26,10 @@ from .observability.tracing import create_tracer_provider, shutdown_tracing, tel
 from .settings import API_PREFIX, Settings, get_settings
 from .users.revocation import CHANNEL as ACCOUNT_CHANNEL
 from .users.revocation import AccountView
+from .web.cors import CorsMiddleware, CorsPolicy
 from .web.errors import UNAVAILABLE, install_error_handlers
 from .web.guard import GuardMiddleware
+from .web.head import HeadAsGetMiddleware
 from .web.openapi import operation_id, summarize_operations
 
 logger = logging.getLogger(__name__)
@@ -106,16 +107,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # after an outage) may hold at most a quarter of the pool, and the rest of it keeps
     # serving (measured with bench's failed-logins phase).
     app.state.login_gate = asyncio.Semaphore(max(1, settings.db_pool_size // 4))
-    # Added innermost first: the request id wraps everything, so even a 413 carries it.
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_credentials=settings.cors_allow_credentials,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-        )
+    # Added innermost first. The request id wraps everything, so even a preflight carries
+    # it; CORS wraps the middlewares that answer by themselves (the guard's 413), so that
+    # a browser can read their answers too.
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_request_body_bytes)
+    app.state.cors = None
+    if settings.cors_origins:
+        policy = CorsPolicy(frozenset(settings.cors_origins), settings.cors_allow_credentials)
+        app.add_middleware(CorsMiddleware, policy=policy)
+        app.state.cors = policy
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app, FEATURE_ERRORS)
     app.add_exception_handler(OAuth2Error, oauth2_error_response)

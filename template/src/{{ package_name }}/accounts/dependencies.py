@@ -8,8 +8,9 @@ from fastapi import Depends, Request
 
 
 def client_address(request: Request) -> str:
-    """The caller's IP address, for throttling. Behind a proxy, uvicorn's
-    --forwarded-allow-ips makes this the real client's."""
+    """The caller's IP address, for throttling. From a peer that FORWARDED_ALLOW_IPS (or
+    `serve --forwarded-allow-ips`) trusts, uvicorn has made it the client's that the
+    proxy wrote in `X-Forwarded-For`; from any other peer, the peer's own."""
     return request.client.host if request.client else "unknown"
 
 

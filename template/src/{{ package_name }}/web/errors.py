@@ -17,6 +17,7 @@ from starlette.routing import compile_path
 
 from ..db.outage import database_unavailable
 from ..observability.request_id import HEADER
+from .cors import CorsPolicy
 from .guard import API_HEADERS
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,10 @@ async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     response = server_error(request, exc)
     # This handler answers outside every middleware: it adds what they would have.
     response.headers.update({HEADER: request_id_of(request), **API_HEADERS})
+    cors: CorsPolicy | None = request.app.state.cors
+    if cors is not None:
+        response.headers.update(cors.response_headers(request.headers))
+        response.headers.add_vary_header("Origin")
     return response
 
 
