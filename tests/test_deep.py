@@ -52,7 +52,14 @@ class DeepProject:
         return run(["uv", "run", "--locked", *args], cwd=self.path, env=clean_env(**env))
 
 
-@pytest.fixture(scope="module", params=DEEP_VARIANTS, ids=lambda variant: variant.name)
+def by_variant(variants: list[Variant]) -> list[Any]:
+    """The variants as parameters, each in the xdist group of its name: under `-n`, one
+    worker takes every test of a variant, which it renders and installs once."""
+    group = pytest.mark.xdist_group
+    return [pytest.param(v, id=v.name, marks=group(v.name)) for v in variants]
+
+
+@pytest.fixture(scope="module", params=by_variant(DEEP_VARIANTS))
 def project(request: pytest.FixtureRequest, copie_session: Any) -> DeepProject:
     """The variant rendered, then grown by its README's "Adding an owned resource" recipe,
     followed literally (`notes`: files, diffs, migration, tests): a project as it looks
@@ -435,7 +442,7 @@ class EmbeddedServer:
         return dict(line.split("\t", 1) for line in output.splitlines() if line)
 
 
-@pytest.mark.parametrize("project", POSTGRES_VARIANTS, indirect=True, ids=lambda v: v.name)
+@pytest.mark.parametrize("project", by_variant(POSTGRES_VARIANTS), indirect=True)
 def test_a_database_crash_under_write_load_loses_no_acknowledged_write(
     project: DeepProject, tmp_path: Path
 ) -> None:
@@ -516,7 +523,7 @@ def test_a_database_crash_under_write_load_loses_no_acknowledged_write(
 
 
 @pytest.mark.pooler
-@pytest.mark.parametrize("project", POSTGRES_VARIANTS, indirect=True, ids=lambda v: v.name)
+@pytest.mark.parametrize("project", by_variant(POSTGRES_VARIANTS), indirect=True)
 def test_the_rendered_suite_passes_through_a_stock_pgbouncer(project: DeepProject) -> None:
     """The rendered suite with every connection through PgBouncer in transaction mode,
     stock settings (less the tests that need a server connection of their own, and the
