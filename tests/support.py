@@ -131,7 +131,7 @@ def free_port() -> int:
         return port
 
 
-def wait_for_ready(url: str, process: subprocess.Popen[str], timeout: float = 90) -> int:
+def wait_for_ready(url: str, process: subprocess.Popen[Any], timeout: float = 90) -> int:
     """The status of `url` once it answers, or -1 if the process ends or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:

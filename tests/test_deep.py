@@ -26,7 +26,15 @@ from typing import Any
 
 import pytest
 
-from tests.pooler import pgbouncer_in_front_of, throwaway_postgres
+from tests.pooler import Endpoint, PgBouncer, pgbouncer_in_front_of, throwaway_postgres
+from tests.replicas import (
+    Replica,
+    create_database,
+    replicas,
+    start_write_load,
+    stop_write_load,
+    stored_items,
+)
 from tests.support import (
     DEEP_VARIANTS,
     Variant,
@@ -566,3 +574,147 @@ POOLED_GUARANTEES = {
     ],
     "postgresql_plain": _POOLED,
 }
+
+
+# Throwaway credentials of a throwaway server: every replica must sign and check alike.
+REPLICA_SECRET_KEY = "replicas-share-this-signing-key-0f4c9a7e21b84d5f"  # noqa: S105
+REPLICA_ROLE_PASSWORD = "replica-test-password"  # noqa: S105
+
+
+def replica_environment(
+    project: DeepProject, server: Endpoint, bouncer: PgBouncer
+) -> dict[str, str]:
+    """The environment every replica (and the CLI beside them) runs with, as the README's
+    PgBouncer recipe gives it; the database made and migrated first, directly on the
+    server."""
+    superuser = server.url()
+    if project.variant.answers.get("rls", True):
+        app = bouncer.endpoint.url("app", f"app_user:{REPLICA_ROLE_PASSWORD}")
+        owner = server.url("app", f"app_owner:{REPLICA_ROLE_PASSWORD}")
+    else:
+        app, owner = bouncer.endpoint.url("app"), server.url("app")
+    environment = clean_env(
+        DATABASE_URL=app,
+        MIGRATION_DATABASE_URL=owner,
+        DB_TRANSACTION_POOLER="true",
+        SECRET_KEY=REPLICA_SECRET_KEY,
+        LOG_LEVEL="WARNING",
+    )
+    if project.variant.answers.get("rls", True):
+        run(["uv", "run", "--locked", project.slug, "db", "bootstrap", "--admin-url", superuser],
+            cwd=project.path, env=environment)  # fmt: skip
+    else:
+        create_database(project.path, environment, superuser, "app")
+    run(["uv", "run", "--locked", project.slug, "db", "upgrade"], project.path, environment)
+    return environment
+
+
+def status_with(url: str, token: str) -> int:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (local URL)
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def failed_logins_spread_over(replicas: list[Replica], attempts: int) -> list[int]:
+    """Logins with a wrong password for the writer, each on the next replica in turn."""
+    statuses = []
+    for attempt in range(attempts):
+        form = {"username": WRITER["username"], "password": f"wrong password {attempt}"}
+        url = f"{replicas[attempt % len(replicas)].url}/api/v1/auth/token"
+        try:
+            with urllib.request.urlopen(url, urllib.parse.urlencode(form).encode(), timeout=30):  # noqa: S310
+                statuses.append(200)
+        except urllib.error.HTTPError as error:
+            statuses.append(error.code)
+    return statuses
+
+
+def reads_on_every_replica(replicas: list[Replica], token: str, each: int = 6) -> set[int]:
+    """Statuses of item reads, `each` per replica on new connections (either worker)."""
+    return {
+        status_with(f"{replica.url}/api/v1/items", token)
+        for replica in replicas
+        for _ in range(each)
+    }
+
+
+@pytest.mark.pooler
+@pytest.mark.parametrize("project", by_variant(POSTGRES_VARIANTS), indirect=True)
+def test_three_replicas_behind_pgbouncer_lose_nothing_when_one_is_killed(
+    project: DeepProject, tmp_path: Path
+) -> None:
+    """Three replicas of `serve --workers 2` through one PgBouncer, under a locust write
+    load spread over all three; one is killed with SIGKILL mid-load and started again.
+    No acknowledged write is lost, the other two never fail a request, and the login
+    throttle and account revocation hold across replicas (both live in the database)."""
+    group, load, out = replicas(3), None, tmp_path / "load"
+    victim = group[2]
+    with (
+        throwaway_postgres(project.path) as server,
+        pgbouncer_in_front_of(server) as bouncer,
+    ):
+        environment = replica_environment(project, server, bouncer)
+        try:
+            for replica in group:
+                replica.start(project.path, project.slug, environment, tmp_path / "serve.log")
+            for replica in group:
+                replica.wait_until_ready()
+            token = writer_token(project, environment, group[0].url)
+            load = start_write_load(
+                project.path, environment, [r.url for r in group], token, out, users=9
+            )
+            time.sleep(6)
+            killed_at = time.time()
+            victim.kill()
+            # Clients meet a dead replica for a while, as before an orchestrator restarts it.
+            time.sleep(2)
+            victim.start(project.path, project.slug, environment, tmp_path / "serve.log")
+            victim.wait_until_ready()
+            ready_at = time.time()
+            time.sleep(3)
+            outcome = stop_write_load(load, out)
+            stored = stored_items(project.path, environment, server.url("app"))
+            reads_before = reads_on_every_replica(group, token)
+            logins = failed_logins_spread_over(group, attempts=8)
+            run(["uv", "run", "--locked", project.slug, "users", "deactivate", "--email",
+                 WRITER["username"]], project.path, environment)  # fmt: skip
+            reads_after = reads_on_every_replica(group, token)
+        finally:
+            if load is not None and load.poll() is None:
+                load.kill()
+            for replica in group:
+                replica.stop()
+
+    writes = outcome.writes
+    acknowledged = {write.title for write in writes if write.status == 201}
+    unanswered = [write for write in writes if write.status == 0]
+    to_survivors = [write for write in writes if write.replica != victim.number]
+    to_victim_after = [w for w in writes if w.replica == victim.number and w.started > ready_at]
+    spent = max(w.ended for w in writes) - min(w.started for w in writes)
+    print(
+        f"{project.variant.name}: 3 replicas x 2 workers through PgBouncer, 9 locust writers: "
+        f"{len(writes)} writes in {spent:.1f} s ({len(writes) / spent:.0f}/s), "
+        f"{len(acknowledged)} acknowledged, {len(unanswered)} unanswered (the killed "
+        f"replica's), {len(stored)} rows found, "
+        f"{len(acknowledged - stored.keys())} acknowledged writes lost; the killed replica "
+        f"served again {ready_at - killed_at:.1f} s after SIGKILL (2 s of it down on purpose)"
+    )
+    # No acknowledged write lost; every stored row is one whole write that was sent.
+    assert acknowledged <= stored.keys()
+    assert stored.keys() <= outcome.sent
+    assert all(description == f"payload of {title}" for title, description in stored.items())
+    # The other replicas kept serving: every write they were sent was created.
+    assert to_survivors and all(write.status == 201 for write in to_survivors)
+    assert any(write.started > killed_at for write in to_survivors)
+    # The killed replica answered nothing while down, then served again.
+    assert unanswered, "the kill went unnoticed"
+    assert {write.status for write in writes} <= {201, 0}
+    assert to_victim_after and all(write.status == 201 for write in to_victim_after)
+    # The throttle counts an account's failures on every replica: 5 allowed in all.
+    assert logins == [401] * 5 + [429] * 3
+    # A deactivated account's token is refused by every worker of every replica at once.
+    assert reads_before == {200}
+    assert reads_after == {401}
