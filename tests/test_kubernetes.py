@@ -325,6 +325,14 @@ def test_probes_and_graceful_shutdown_fit_the_service(
     assert [rule["ports"] for rule in policy["spec"]["ingress"]] == [
         [{"protocol": "TCP", "port": 8000}]
     ]
+    # FORWARDED_ALLOW_IPS trusts the pod network: only the ingress controller may connect.
+    controller = {"kubernetes.io/metadata.name": "ingress-nginx"}
+    [admitted] = policy["spec"]["ingress"]
+    assert admitted["from"] == [{"namespaceSelector": {"matchLabels": controller}}]
+    # The connection budget: every replica's pool, overflow and listener, at the most
+    # replicas, under PostgreSQL's default max_connections (100, 3 for superusers).
+    per_replica = int(config["DB_POOL_SIZE"]) + int(config["DB_MAX_OVERFLOW"]) + 1
+    assert hpa["spec"]["maxReplicas"] * per_replica <= 100 - 3 - 10
     out = {port["port"] for rule in policy["spec"]["egress"] for port in rule["ports"]}
     assert out == {53, 5432, 6432, 587, 465}
 

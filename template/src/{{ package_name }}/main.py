@@ -54,7 +54,7 @@ def start_listening(
             ACCOUNT_CHANNEL,
             accounts.on_notification,
             accounts.set_listening,
-            settings.db_connect_timeout_seconds,
+            settings,
         )
     )
 

@@ -156,7 +156,8 @@ def pool_figures(app: FastAPI) -> dict[str, int]:
         "db_pool_size": pool.size(),
         "db_pool_checked_out": pool.checkedout(),
         "db_pool_checked_in": pool.checkedin(),
-        "db_pool_overflow": pool.overflow(),
+        # SQLAlchemy's counter starts at -pool_size (its room left before overflowing).
+        "db_pool_overflow": max(0, pool.overflow()),
     }
 
 
