@@ -127,7 +127,7 @@ class Replica:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
@@ -164,6 +164,7 @@ def start_write_load(
             env={**env, "REPLICAS": ",".join(urls), "TOKEN": token, "OUT": str(out)},
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
@@ -174,7 +175,9 @@ class LoadOutcome:
 
 
 def stop_write_load(load: subprocess.Popen[bytes], out: Path) -> LoadOutcome:
-    load.send_signal(signal.SIGINT)
+    """SIGTERM, which locust answers by stopping its users (SIGINT may be ignored: a
+    pytest-xdist worker's children inherit its ignoring it), to uv and locust alike."""
+    os.killpg(load.pid, signal.SIGTERM)
     load.wait(timeout=60)
     lines = [
         json.loads(line)

@@ -684,7 +684,7 @@ def test_three_replicas_behind_pgbouncer_lose_nothing_when_one_is_killed(
             reads_after = reads_on_every_replica(group, token)
         finally:
             if load is not None and load.poll() is None:
-                load.kill()
+                os.killpg(load.pid, signal.SIGKILL)
             for replica in group:
                 replica.stop()
 
