@@ -11,7 +11,7 @@ import json
 import os
 import signal
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support import free_port, run, wait_for_ready
@@ -97,12 +97,14 @@ class Replica:
     number: int
     port: int
     process: subprocess.Popen[bytes] | None = None
+    _started_with: tuple[Path, str, dict[str, str], Path] = field(init=False, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, project: Path, slug: str, env: dict[str, str], log: Path) -> None:
+        self._started_with = (project, slug, env, log)
         command = ["uv", "run", "--locked", slug, "serve", "--workers", "2"]
         with log.open("a") as log_file:
             self.process = subprocess.Popen(
@@ -114,9 +116,16 @@ class Replica:
                 start_new_session=True,
             )
 
-    def wait_until_ready(self, timeout: float = 120) -> None:
+    def wait_until_ready(self, timeout: float = 120, new_port_if_taken: bool = False) -> None:
+        """Until /health/ready answers 200. With `new_port_if_taken`, a replica that
+        exited first is started once more on another port: between `free_port` and the
+        bind, another test (another xdist worker) may have taken the port."""
         assert self.process is not None
         status = wait_for_ready(f"{self.url}/health/ready", self.process, timeout)
+        if status != 200 and new_port_if_taken and self.process.poll() is not None:
+            self.port = free_port()
+            self.start(*self._started_with)
+            status = wait_for_ready(f"{self.url}/health/ready", self.process, timeout)
         assert status == 200, f"replica {self.number} is not ready ({status})"
 
     def kill(self) -> None:

@@ -661,7 +661,7 @@ def test_three_replicas_behind_pgbouncer_lose_nothing_when_one_is_killed(
             for replica in group:
                 replica.start(project.path, project.slug, environment, tmp_path / "serve.log")
             for replica in group:
-                replica.wait_until_ready()
+                replica.wait_until_ready(new_port_if_taken=True)
             token = writer_token(project, environment, group[0].url)
             load = start_write_load(
                 project.path, environment, [r.url for r in group], token, out, users=9
