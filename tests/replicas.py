@@ -126,7 +126,9 @@ class Replica:
             self.port = free_port()
             self.start(*self._started_with)
             status = wait_for_ready(f"{self.url}/health/ready", self.process, timeout)
-        assert status == 200, f"replica {self.number} is not ready ({status})"
+        log = self._started_with[3].read_text(errors="replace")[-3000:]
+        exit_code = self.process.poll()
+        assert status == 200, f"replica {self.number}: {status}, exit {exit_code}, log:\n{log}"
 
     def kill(self) -> None:
         """SIGKILL to the whole process group: no shutdown, no draining."""
