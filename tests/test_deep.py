@@ -578,8 +578,8 @@ POOLED_GUARANTEES = {
 
 
 # Throwaway credentials of a throwaway server: every replica must sign and check alike.
-REPLICA_SECRET_KEY = "replicas-share-this-signing-key-0f4c9a7e21b84d5f"  # noqa: S105
-REPLICA_ROLE_PASSWORD = "replica-test-password"  # noqa: S105
+REPLICA_SECRET_KEY = "replicas-share-this-signing-key-0f4c9a7e21b84d5f"  # noqa: S105 (throwaway)
+REPLICA_ROLE_PASSWORD = "replica-test-password"  # noqa: S105 (throwaway server)
 
 
 def replica_environment(
