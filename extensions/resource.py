@@ -1,0 +1,496 @@
+"""The resource generator's answers: checks behind its validators, and what its files use.
+
+`copier copy` with `generate=resource`, run in a service rendered from this template,
+adds one owned resource (template/../resource/). Its answers name it and its fields;
+this module turns the fields' YAML mapping (`name: type [optional] [unique]`) into
+everything the files need, so the Jinja there stays small.
+
+A question's default or validator may read the service's folder (`_copier_conf.dst_path`)
+only to help at `copy`: on `copier update`, Copier renders the old and new releases into
+empty temporary folders too, so a check that needs the service's files passes when they
+are absent, and nothing rendered into a file depends on them.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import re
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from copier_template_extensions import ContextHook
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+MAX_RESOURCE_NAME_LENGTH = 30  # policy and index names stay within PostgreSQL's 63 bytes
+MAX_FIELD_NAME_LENGTH = 40
+MAX_STR_LENGTH = 10_000
+# A field spec: a type, its arguments in parentheses, then the flags.
+SPEC_RE = re.compile(r"^\s*(?P<type>[a-z]+)\s*(?:\((?P<args>[^)]*)\))?(?P<flags>(?:\s+\w+)*)\s*$")
+FLAGS = frozenset({"optional", "unique"})
+TYPES = ("str", "text", "int", "decimal", "bool", "date", "datetime", "uuid", "enum")
+INT32 = (-(2**31), 2**31 - 1)
+
+# What the service already has: its packages and modules under src/<package>/, its
+# tables, and the names Python, Pydantic and SQLModel keep for themselves.
+RESERVED_RESOURCE_NAMES = frozenset(
+    {
+        "about", "account", "accounts", "account_token", "alembic_version", "api", "auth",
+        "cli", "db", "docs", "feature_errors", "health", "item", "items", "login_throttle",
+        "mail", "main", "metrics", "migrations", "models", "observability", "refresh_token",
+        "settings", "tests", "user", "users", "web", "benchmarks", "openapi",
+    }
+)  # fmt: skip
+# Columns every resource table has, and names its classes and Pydantic keep.
+RESERVED_FIELD_NAMES = frozenset(
+    {"id", "owner_id", "created_at", "updated_at", "metadata", "registry", "total"}
+)
+
+
+def name_problem(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not NAME_RE.match(value):
+        return (
+            f"{what} must be lowercase words joined by single underscores "
+            f"(letters and digits, starting with a letter), such as invoice; got {value!r}"
+        )
+    if len(value) > MAX_RESOURCE_NAME_LENGTH:
+        return f"{what} must be at most {MAX_RESOURCE_NAME_LENGTH} characters"
+    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+        return f"{what} {value!r} is a Python keyword"
+    if value in RESERVED_RESOURCE_NAMES:
+        return f"{what} {value!r} is taken by the service itself; pick another name"
+    return ""
+
+
+def camel(name: str) -> str:
+    return "".join(word.capitalize() for word in name.split("_"))
+
+
+def words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def existing_tables(project: Path) -> set[str]:
+    """Table names the service's migrations create, read from their source."""
+    tables: set[str] = set()
+    for script in (project / "migrations" / "versions").glob("*.py"):
+        tables.update(re.findall(r"create_table\(\s*['\"](\w+)['\"]", script.read_text()))
+    return tables
+
+
+def resource_name_problem(
+    plural: Any, singular: Any, package: Any, destination: Any, answers_file: Any
+) -> str:
+    """Empty when the names are good; else a sentence saying why not. A name the
+    service already uses is refused, except by this resource's own update (its answers
+    file is there)."""
+    problem = name_problem(singular, "resource_singular") or name_problem(plural, "resource_plural")
+    if problem:
+        return problem
+    if plural == singular:
+        return "resource_plural must differ from resource_singular (invoice, invoices)"
+    project = Path(str(destination))
+    if (project / str(answers_file)).exists():
+        return ""
+    if (project / "src" / str(package) / plural).exists():
+        return f"src/{package}/{plural} already exists in this service; pick another name"
+    if singular in existing_tables(project):
+        return f"a table named {singular} already exists in this service's migrations"
+    return ""
+
+
+def service_problem(package: Any, destination: Any) -> str:
+    """The destination is a service rendered from this template (or empty: Copier's own
+    temporary folders during an update)."""
+    project = Path(str(destination))
+    if not project.exists() or not any(project.iterdir()):
+        return ""
+    if not (project / "src" / str(package) / "main.py").is_file():
+        return (
+            f"no src/{package}/main.py here: run the resource generator in the folder of "
+            "a service rendered from this template, and answer its package_name"
+        )
+    return ""
+
+
+@dataclass(frozen=True)
+class ResourceField:
+    """One field of a resource, in every form its files write it."""
+
+    name: str
+    kind: str
+    optional: bool
+    unique: bool
+    python_type: str  # the model's and the public schema's annotation, without None
+    schema_type: str  # the request bodies' annotation, without None
+    column_type: str  # the migration's SQLAlchemy type
+    model_field: str  # the model's Field(...) call
+    check: str  # an SQL CHECK on the column, or ""
+    sample: str  # Python source of a JSON value the API accepts...
+    changed: str  # ...another...
+    bad: str  # ...and one it refuses with 422
+    sql_sample: str  # Python source of the value raw SQL inserts
+    alias: str  # the request bodies' type alias
+    max_length: int = 0
+    enum_values: tuple[str, ...] = ()
+    enum_class: str = ""
+
+
+def parse_field(name: str, spec: Any, singular: str) -> ResourceField | str:
+    """The field `name: spec`, or a sentence saying what is wrong with it."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        return f"field {name!r}: names are lowercase words joined by single underscores"
+    if len(name) > MAX_FIELD_NAME_LENGTH:
+        return f"field {name}: at most {MAX_FIELD_NAME_LENGTH} characters"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"field {name}: a Python keyword"
+    if name in RESERVED_FIELD_NAMES or name.startswith("model_"):
+        return f"field {name}: the table already has a column or attribute named so"
+    match = SPEC_RE.match(spec) if isinstance(spec, str) else None
+    if match is None:
+        return f"field {name}: write its type as `type [optional] [unique]`, got {spec!r}"
+    kind, args, flags = match["type"], match["args"], set(match["flags"].split())
+    if kind not in TYPES:
+        return f"field {name}: unknown type {kind!r}; the types are {', '.join(TYPES)}"
+    if unknown := flags - FLAGS:
+        return f"field {name}: unknown flag {sorted(unknown)[0]!r} (optional, unique)"
+    optional, unique = "optional" in flags, "unique" in flags
+    if unique and kind in {"text", "bool"}:
+        return f"field {name}: a {kind} cannot be unique"
+    builders = {
+        "str": _string,
+        "text": _text,
+        "int": _integer,
+        "decimal": _decimal,
+        "bool": _boolean,
+        "date": _date,
+        "datetime": _datetime,
+        "uuid": _uuid,
+        "enum": _enum,
+    }
+    built = builders[kind](name, args, singular)
+    if isinstance(built, str):
+        return f"field {name}: {built}"
+    return ResourceField(
+        name=name, kind=kind, optional=optional, unique=unique, alias=f"{camel(name)}Value", **built
+    )
+
+
+def _no_args(args: str | None, kind: str) -> str:
+    return f"{kind} takes no arguments" if args is not None else ""
+
+
+def _string(name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
+    if args is None or not args.strip().isdigit():
+        return "a str needs its maximum length, such as str(200)"
+    length = int(args)
+    if not 1 <= length <= MAX_STR_LENGTH:
+        return f"a str's length is 1 to {MAX_STR_LENGTH}"
+    return {
+        "python_type": "str",
+        "schema_type": f"Annotated[str, Field(min_length=1, max_length={length}), NoNul]",
+        "column_type": f"sa.String(length={length})",
+        "model_field": f"Field(max_length={length})",
+        "check": "",
+        "sample": repr(f"{name} A"[:length]),
+        "changed": repr(f"{name} B"[-length:]),
+        "bad": f'"x" * {length + 1}',
+        "sql_sample": repr("x"),
+        "max_length": length,
+    }
+
+
+def _text(name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
+    return _no_args(args, "text") or {
+        "python_type": "str",
+        "schema_type": "Annotated[str, NoNul]",
+        "column_type": "sa.Text()",
+        "model_field": "Field(sa_type=Text)",
+        "check": "",
+        "sample": repr(f"{name}: a longer text"),
+        "changed": repr(f"{name}: another text"),
+        "bad": repr("NUL \x00"),
+        "sql_sample": repr("x"),
+    }
+
+
+def _integer(_name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
+    low, high = INT32
+    return _no_args(args, "int") or {
+        "python_type": "int",
+        # The column is a 32-bit integer: a larger number is a 422, not a database error.
+        "schema_type": f"Annotated[int, Field(ge={low}, le={high})]",
+        "column_type": "sa.Integer()",
+        "model_field": "Field()",
+        "check": "",
+        "sample": "7",
+        "changed": "-8",
+        "bad": str(high + 1),
+        "sql_sample": "7",
+    }
+
+
+def _decimal(_name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
+    precision, scale = 12, 2
+    if args is not None:
+        parts = [part.strip() for part in args.split(",")]
+        if len(parts) != 2 or not all(part.isdigit() for part in parts):
+            return "a decimal's arguments are its precision and scale, such as decimal(12, 2)"
+        precision, scale = int(parts[0]), int(parts[1])
+        if not (1 <= precision <= 38 and 0 <= scale < precision):
+            return "a decimal's precision is 1 to 38 and its scale below it"
+    fraction = "5" * scale
+    sample = f"1.{fraction}" if scale else "1"
+    return {
+        "python_type": "Decimal",
+        # JSON has no decimal: it comes as a string (exact) or a number.
+        "schema_type": (
+            f"Annotated[Decimal, Field(strict=False, max_digits={precision}, "
+            f"decimal_places={scale}, allow_inf_nan=False)]"
+        ),
+        "column_type": f"sa.Numeric(precision={precision}, scale={scale})",
+        "model_field": f"Field(max_digits={precision}, decimal_places={scale})",
+        "check": "",
+        "sample": repr(sample),
+        "changed": repr(f"-{sample}"),
+        "bad": repr("1" + "0" * (precision - scale)),
+        "sql_sample": f"Decimal({sample!r})",
+    }
+
+
+def _boolean(_name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
+    return _no_args(args, "bool") or {
+        "python_type": "bool",
+        "schema_type": "bool",
+        "column_type": "sa.Boolean()",
+        "model_field": "Field()",
+        "check": "",
+        "sample": "True",
+        "changed": "False",
+        "bad": repr("maybe"),
+        "sql_sample": "True",
+    }
+
+
+def _date(_name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
+    return _no_args(args, "date") or {
+        "python_type": "date",
+        # JSON has no date: it comes as an ISO 8601 string, which strict mode refuses.
+        "schema_type": "Annotated[date, Field(strict=False)]",
+        "column_type": "sa.Date()",
+        "model_field": "Field()",
+        "check": "",
+        "sample": repr("2026-12-01"),
+        "changed": repr("2027-01-15"),
+        "bad": repr("2026-13-01"),
+        "sql_sample": "date(2026, 12, 1)",
+    }
+
+
+def _datetime(_name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
+    return _no_args(args, "datetime") or {
+        "python_type": "datetime",
+        # With its offset, always: a naive time is ambiguous, so it is a 422.
+        "schema_type": "Annotated[AwareDatetime, Field(strict=False)]",
+        "column_type": "sa.DateTime(timezone=True)",
+        "model_field": "",  # a sa_column of its own (UTCDateTime)
+        "check": "",
+        "sample": repr("2026-12-01T10:00:00Z"),
+        "changed": repr("2027-01-15T08:30:00Z"),
+        "bad": repr("2026-12-01T10:00:00"),
+        "sql_sample": "datetime(2026, 12, 1, 10, tzinfo=UTC)",
+    }
+
+
+def _uuid(_name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
+    return _no_args(args, "uuid") or {
+        "python_type": "uuid.UUID",
+        "schema_type": "Annotated[uuid.UUID, Field(strict=False)]",
+        "column_type": "sa.Uuid()",
+        "model_field": "Field()",
+        "check": "",
+        "sample": repr("0b5e7f0e-4a53-4c55-9a3b-7d0c6f1e2a01"),
+        "changed": repr("6f1c2d3e-8b9a-4c7d-8e6f-5a4b3c2d1e0f"),
+        "bad": repr("not-a-uuid"),
+        "sql_sample": "uuid.uuid4()",
+    }
+
+
+def _enum(name: str, args: str | None, singular: str) -> dict[str, Any] | str:
+    values = tuple(part.strip() for part in (args or "").split(",") if part.strip())
+    if not values:
+        return "an enum lists its values, such as enum(draft, sent, paid)"
+    if bad := [value for value in values if not NAME_RE.match(value)]:
+        return f"enum values are lowercase words joined by underscores, not {bad[0]!r}"
+    if len(set(values)) != len(values):
+        return "an enum's values must differ"
+    length = max(len(value) for value in values)
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return {
+        "python_type": camel(singular) + camel(name),
+        # JSON has no enum: its value comes as a string, which strict mode refuses.
+        "schema_type": f"Annotated[{camel(singular) + camel(name)}, Field(strict=False)]",
+        "column_type": f"sa.String(length={length})",
+        "model_field": "",  # a sa_column of its own (String)
+        "check": f"{name} IN ({quoted})",
+        "sample": repr(values[0]),
+        "changed": repr(values[-1]),
+        "bad": repr("not_" + values[0]),
+        "sql_sample": repr(values[0]),
+        "max_length": length,
+        "enum_values": values,
+        "enum_class": camel(singular) + camel(name),
+    }
+
+
+def parse_fields(fields: Any, singular: str) -> list[ResourceField] | str:
+    if not isinstance(fields, dict) or not fields:
+        return (
+            "resource_fields must be a YAML mapping of field name to type, such as "
+            "{title: str(200), due: date optional}"
+        )
+    parsed: list[ResourceField] = []
+    for name, spec in fields.items():
+        field = parse_field(name, spec, singular)
+        if isinstance(field, str):
+            return field
+        parsed.append(field)
+    return parsed
+
+
+def fields_problem(fields: Any, singular: Any) -> str:
+    parsed = parse_fields(fields, str(singular))
+    return parsed if isinstance(parsed, str) else ""
+
+
+def revision_problem(revision: Any, destination: Any) -> str:
+    if not isinstance(revision, str) or not re.match(r"^\w+$", revision):
+        return "resource_down_revision must be an Alembic revision id, such as 0008"
+    revisions = set(revision_graph(Path(str(destination)))[0])
+    if revisions and revision not in revisions:
+        return f"no migration under migrations/versions/ has the revision {revision}"
+    return ""
+
+
+def revision_graph(project: Path) -> tuple[dict[str, tuple[str, ...]], set[str]]:
+    """The revisions under migrations/versions/ (each with its down revision) and the
+    heads. Read with `ast` from the scripts' assignments, without importing them: Copier's
+    environment has no Alembic, and a script's imports are the project's."""
+    downs: dict[str, tuple[str, ...]] = {}
+    for script in sorted((project / "migrations" / "versions").glob("*.py")):
+        values: dict[str, Any] = {}
+        for node in ast.parse(script.read_text()).body:
+            target = getattr(node, "target", None)
+            if isinstance(node, ast.AnnAssign | ast.Assign) and node.value is not None:
+                target = target or node.targets[0]  # type: ignore[union-attr]
+                if isinstance(target, ast.Name):
+                    try:
+                        values[target.id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        continue
+        if isinstance(values.get("revision"), str):
+            down = values.get("down_revision") or ()
+            downs[values["revision"]] = (down,) if isinstance(down, str) else tuple(down)
+    heads = set(downs) - {down for merged in downs.values() for down in merged}
+    return downs, heads
+
+
+def alembic_head(destination: Any) -> str:
+    """The service's newest revision, for the default of resource_down_revision."""
+    heads = revision_graph(Path(str(destination)))[1]
+    return sorted(heads)[0] if len(heads) == 1 else ""
+
+
+def resource_context(answers: dict[str, Any]) -> dict[str, Any]:
+    """What the resource's files use, derived from its answers."""
+    singular, plural = answers["resource_singular"], answers["resource_plural"]
+    fields = parse_fields(answers["resource_fields"], singular)
+    assert not isinstance(fields, str), fields  # the validator has refused it already
+    unique = [field.name for field in fields if field.unique]
+    return {
+        "fields": [asdict(field) for field in fields],
+        "required": [field.name for field in fields if not field.optional],
+        "unique": unique,
+        "kinds": sorted({field.kind for field in fields}),
+        "has_enum": any(field.enum_values for field in fields),
+        "class": camel(singular),
+        "table": singular,
+        "path": plural.replace("_", "-"),
+        "one": words(singular),
+        "many": words(plural),
+        "revision": f"{plural}_0001",
+        "conflict_detail": (
+            f"{words(singular).capitalize()} already exists with the same " + " or ".join(unique)
+        ),
+    }
+
+
+def python_format(source: str, package: str) -> str:
+    """`source` as ruff leaves it in the service: imports sorted, then formatted.
+
+    The files' Jinja writes what they say; line breaks that depend on the length of the
+    names in the answers are ruff's (the service's CI checks `ruff format`). The settings
+    are the service's, given here, so every render of an answer formats the same, in the
+    service or in Copier's temporary folders. Raises RuntimeError without ruff.
+    """
+    try:
+        from ruff.__main__ import find_ruff_bin
+    except ImportError as exc:
+        raise RuntimeError(
+            "the resource generator formats its Python with ruff: run Copier with it, "
+            "`uvx --with copier-template-extensions --with ruff copier copy ...`"
+        ) from exc
+    settings = [
+        "--isolated",
+        "--line-length=100",
+        "--target-version=py312",
+        "--config",
+        f"lint.isort.known-first-party = [{package!r}]",
+        "--config",
+        "lint.isort.known-local-folder = ['benchmarks']",
+    ]
+    ruff = find_ruff_bin()
+    for command in (
+        # F401 too: a file imports what any answer may need, and keeps what this one uses.
+        ["check", "--select=F401,I,RUF022", "--fix", "--exit-zero", "--quiet"],
+        ["format", "--quiet"],
+    ):
+        source = subprocess.run(
+            [ruff, *command, *settings, "--stdin-filename=resource.py", "-"],
+            input=source,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    return source
+
+
+class ResourceFilters(Extension):
+    """Filters behind the resource questions' defaults and validators."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters.update(
+            resource_singular_problem=lambda value: name_problem(value, "resource_singular"),
+            resource_name_problem=resource_name_problem,
+            resource_fields_problem=fields_problem,
+            resource_service_problem=service_problem,
+            resource_revision_problem=revision_problem,
+            alembic_head=alembic_head,
+            python_format=python_format,
+        )
+
+
+class ResourceContext(ContextHook):
+    """`resource` in the context of the resource's files; cheap, and only then."""
+
+    def hook(self, context: dict[str, Any]) -> None:
+        answered = all(context.get(name) for name in ("resource_singular", "resource_plural"))
+        if context.get("generate") == "resource" and answered and context.get("resource_fields"):
+            fields = parse_fields(context["resource_fields"], str(context["resource_singular"]))
+            if not isinstance(fields, str):
+                context["resource"] = resource_context(context)
