@@ -287,8 +287,5 @@ class ContextUpdater(ContextHook):
         # bench's p95 budget of an endpoint that hashes nothing: SQLite runs one
         # transaction at a time and its waiters poll (the reason is in bench.py).
         context["bench_budget_ms"] = 400 if context.get("database") == "sqlite" else 200
-        # The newest revision under migrations/versions/ in this variant: a project's own
-        # migrations chain after it (the README's owned-resource recipe names it).
-        context["head_revision"] = "0008" if context.get("rls") else "0007"
         context["kubernetes_tools"] = KUBERNETES_TOOLS
         context["kubernetes_version"] = KUBERNETES_VERSION

@@ -82,6 +82,17 @@ def existing_tables(project: Path) -> set[str]:
     return tables
 
 
+def copier_operation() -> str:
+    """ "copy" or "update": what Copier is doing. Copier gives its tasks this
+    (`_copier_operation`) but not its validators, so it is read where Copier keeps it;
+    "" if a later Copier keeps it elsewhere (then a second copy is Copier's recopy)."""
+    try:
+        from copier._main import _operation
+    except ImportError:
+        return ""
+    return str(_operation.get(""))
+
+
 def resource_name_problem(
     plural: Any, singular: Any, package: Any, destination: Any, answers_file: Any
 ) -> str:
@@ -95,6 +106,11 @@ def resource_name_problem(
         return "resource_plural must differ from resource_singular (invoice, invoices)"
     project = Path(str(destination))
     if (project / str(answers_file)).exists():
+        if copier_operation() == "copy":
+            return (
+                f"{plural} was generated here already ({answers_file}): update it with "
+                f"`copier update --answers-file {answers_file}`, or pick another name"
+            )
         return ""
     if (project / "src" / str(package) / plural).exists():
         return f"src/{package}/{plural} already exists in this service; pick another name"
@@ -135,6 +151,7 @@ class ResourceField:
     bad: str  # ...and one it refuses with 422
     sql_sample: str  # Python source of the value raw SQL inserts
     alias: str  # the request bodies' type alias
+    fresh: str  # Python source of a new value each time (the benchmark's unique fields)
     max_length: int = 0
     enum_values: tuple[str, ...] = ()
     enum_class: str = ""
@@ -176,7 +193,13 @@ def parse_field(name: str, spec: Any, singular: str) -> ResourceField | str:
     if isinstance(built, str):
         return f"field {name}: {built}"
     return ResourceField(
-        name=name, kind=kind, optional=optional, unique=unique, alias=f"{camel(name)}Value", **built
+        name=name,
+        kind=kind,
+        optional=optional,
+        unique=unique,
+        alias=f"{camel(name)}Value",
+        fresh=built.pop("fresh", built["sample"]),
+        **built,
     )
 
 
@@ -201,6 +224,7 @@ def _string(name: str, args: str | None, _singular: str) -> dict[str, Any] | str
         "bad": f'"x" * {length + 1}',
         "sql_sample": repr("x"),
         "max_length": length,
+        "fresh": f"uuid.uuid4().hex[:{length}]",
     }
 
 
@@ -231,6 +255,7 @@ def _integer(_name: str, args: str | None, _singular: str) -> dict[str, Any] | s
         "changed": "-8",
         "bad": str(high + 1),
         "sql_sample": "7",
+        "fresh": f"secrets.randbelow({high})",
     }
 
 
@@ -259,6 +284,7 @@ def _decimal(_name: str, args: str | None, _singular: str) -> dict[str, Any] | s
         "changed": repr(f"-{sample}"),
         "bad": repr("1" + "0" * (precision - scale)),
         "sql_sample": f"Decimal({sample!r})",
+        "fresh": f"str(secrets.randbelow(10 ** {precision - scale}))",
     }
 
 
@@ -288,6 +314,7 @@ def _date(_name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
         "changed": repr("2027-01-15"),
         "bad": repr("2026-13-01"),
         "sql_sample": "date(2026, 12, 1)",
+        "fresh": "(date(2000, 1, 1) + timedelta(days=secrets.randbelow(36500))).isoformat()",
     }
 
 
@@ -303,6 +330,7 @@ def _datetime(_name: str, args: str | None, _singular: str) -> dict[str, Any] | 
         "changed": repr("2027-01-15T08:30:00Z"),
         "bad": repr("2026-12-01T10:00:00"),
         "sql_sample": "datetime(2026, 12, 1, 10, tzinfo=UTC)",
+        "fresh": "(EPOCH + timedelta(seconds=secrets.randbelow(10**9))).isoformat()",
     }
 
 
@@ -317,6 +345,7 @@ def _uuid(_name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
         "changed": repr("6f1c2d3e-8b9a-4c7d-8e6f-5a4b3c2d1e0f"),
         "bad": repr("not-a-uuid"),
         "sql_sample": "uuid.uuid4()",
+        "fresh": "str(uuid.uuid4())",
     }
 
 
@@ -341,6 +370,7 @@ def _enum(name: str, args: str | None, singular: str) -> dict[str, Any] | str:
         "changed": repr(values[-1]),
         "bad": repr("not_" + values[0]),
         "sql_sample": repr(values[0]),
+        "fresh": f"secrets.choice({list(values)!r})",
         "max_length": length,
         "enum_values": values,
         "enum_class": camel(singular) + camel(name),

@@ -2,8 +2,8 @@
 
     python wire_resource.py PACKAGE SINGULAR PLURAL UNIQUE_FIELD_COUNT
 
-Run by Copier as a task in the service's folder. It adds what the README's recipe adds
-by hand for a new feature:
+Run by Copier as a task in the service's folder. It adds what a new feature needs in
+the shared files (the README's "Adding an owned resource" lists them):
 
 - `src/<package>/models.py`: the model, where Alembic looks;
 - `src/<package>/auth/scopes.py`: `<plural>:read` and `<plural>:write`, in the scope
@@ -165,7 +165,10 @@ def main(argv: list[str]) -> int:
         return 0
     left = wire(project, package, singular, plural, int(unique_count) > 0)
     for problem in left:
-        print(f"add {plural} by hand to {problem} (the README's recipe shows how)", file=sys.stderr)
+        print(
+            f"add {plural} by hand to {problem} (the README's 'Adding an owned resource' says how)",
+            file=sys.stderr,
+        )
     return 1 if left else 0
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from markdown_it import MarkdownIt
+from copier import run_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -143,41 +143,41 @@ def wait_for_ready(url: str, process: subprocess.Popen[Any], timeout: float = 90
     return -1
 
 
-OWNED_RESOURCE_RECIPE = "Adding an owned resource"
+# Resources the generator adds (generate=resource) in the deep tests: every field type
+# and flag in one; a minimal one with a long, two-word name.
+EVERY_TYPE = {
+    "resource_singular": "invoice",
+    "resource_fields": {
+        "number": "str(40) unique",
+        "amount": "decimal(12, 2)",
+        "notes": "text optional",
+        "quantity": "int",
+        "paid": "bool",
+        "due": "date optional",
+        "sent_at": "datetime optional",
+        "customer_ref": "uuid optional",
+        "status": "enum(draft, sent, paid)",
+    },
+}
+MINIMAL = {
+    "resource_singular": "purchase_order_line",
+    "resource_fields": {"title": "str(200)"},
+}
+# Their operations, as the fuzzer and bench name them.
+RESOURCE_ENDPOINTS = {
+    f"{method} /api/v1/{path}{one}"
+    for path in ("invoices", "purchase-order-lines")
+    for method, one in (
+        ("GET", ""),
+        ("POST", ""),
+        ("GET", "/{id}"),
+        ("PATCH", "/{id}"),
+        ("DELETE", "/{id}"),
+    )
+}
 
 
-def readme_recipe(readme: str, heading: str = OWNED_RESOURCE_RECIPE) -> list[tuple[str, str]]:
-    """The code blocks of the README section under `heading`, as (info string, text)."""
-    tokens = MarkdownIt().parse(readme)
-    blocks: list[tuple[str, str]] = []
-    inside = False
-    for index, token in enumerate(tokens):
-        if token.type == "heading_open" and token.tag == "h2":
-            inside = tokens[index + 1].content == heading
-        elif inside and token.type == "fence":
-            blocks.append((token.info, token.content))
-    return blocks
-
-
-def follow_owned_resource_recipe(project: Path) -> list[str]:
-    """Do what the rendered README's "Adding an owned resource" says, literally: write
-    each block headed `file=PATH`, apply each diff as `git apply --recount` would.
-    Returns the paths written and changed; fails if the section has no files or a diff
-    no longer applies (the README has drifted from the code it describes)."""
-    touched: list[str] = []
-    for info, text in readme_recipe((project / "README.md").read_text()):
-        language, *attributes = info.split()
-        target = dict(attribute.split("=", 1) for attribute in attributes).get("file")
-        if target is not None:
-            path = project / target
-            assert not path.exists(), f"the recipe overwrites {target}"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            touched.append(target)
-        elif language == "diff":
-            patch = project / ".git" / "recipe.patch"
-            patch.write_text(text)
-            run(["git", "apply", "--recount", "--verbose", str(patch)], cwd=project)
-            touched += [line[6:] for line in text.splitlines() if line.startswith("+++ b/")]
-    assert any(path.endswith("routes.py") for path in touched), touched
-    return touched
+def add_resource(service: Path, answers: dict[str, Any]) -> None:
+    """The resource generator, run in a rendered service as its README says."""
+    data = {"generate": "resource", **answers}
+    run_copy(str(ROOT), service, data=data, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)

@@ -37,9 +37,12 @@ from tests.replicas import (
 )
 from tests.support import (
     DEEP_VARIANTS,
+    EVERY_TYPE,
+    MINIMAL,
+    RESOURCE_ENDPOINTS,
     Variant,
+    add_resource,
     clean_env,
-    follow_owned_resource_recipe,
     free_port,
     run,
     wait_for_ready,
@@ -69,15 +72,17 @@ def by_variant(variants: list[Variant]) -> list[Any]:
 
 @pytest.fixture(scope="module", params=by_variant(DEEP_VARIANTS))
 def project(request: pytest.FixtureRequest, copie_session: Any) -> DeepProject:
-    """The variant rendered, then grown by its README's "Adding an owned resource" recipe,
-    followed literally (`notes`: files, diffs, migration, tests): a project as it looks
-    once a team adds its first resource. Every check below covers both the template's
-    code and the recipe's; one render serves them all."""
+    """The variant rendered, then grown by the resource generator (`generate=resource`)
+    as its README says: `invoices` with every field type and flag, and a minimal
+    `purchase_order_lines`. A project as it looks once a team adds its own resources;
+    every check below covers both the template's code and the generator's, and one
+    render serves them all."""
     variant: Variant = request.param
     result = copie_session.copy(extra_answers=variant.answers)
     assert result.exit_code == 0, repr(result.exception)
     path = Path(result.project_dir)
-    follow_owned_resource_recipe(path)
+    for answers in (EVERY_TYPE, MINIMAL):
+        add_resource(path, answers)
     run(["uv", "sync", "--locked"], cwd=path)
     return DeepProject(variant, path, result.answers["project_slug"])
 
@@ -95,7 +100,7 @@ def test_mypy_strict(project: DeepProject) -> None:
 def test_import_contracts_hold_and_catch_an_import_that_runs_back_up(
     project: DeepProject,
 ) -> None:
-    """`lint-imports` passes on the project plus the recipe, and fails once a lower layer
+    """`lint-imports` passes on the project plus its resources, and fails once a lower layer
     imports a higher one, or a top-level package has no place in the layers."""
     assert "Contracts: 2 kept, 0 broken." in project.uv("lint-imports").stdout
     (package,) = (path for path in (project.path / "src").iterdir() if path.is_dir())
@@ -159,8 +164,14 @@ def test_rendered_suite_passes_with_full_coverage(project: DeepProject) -> None:
     elapsed = time.perf_counter() - started
     print(f"{project.variant.name}: rendered suite in {elapsed:.1f} s")
     assert "Required test coverage of 100% reached" in output
-    # The recipe's own tests ran with the rest (its code is in the coverage above).
-    assert 'classname="tests.integration.test_notes_api"' in report.read_text()
+    # The generated tests ran with the rest (the generated code is in the coverage above),
+    # and the migrations, the generated ones too, match the models (`alembic check`).
+    junit = report.read_text()
+    for module in ("test_invoices_api", "test_purchase_order_lines_api"):
+        assert f'classname="tests.integration.{module}"' in junit
+    if project.variant.answers.get("rls", project.variant.database == "postgresql"):
+        assert 'classname="tests.rls.test_invoices_isolation"' in junit
+    assert 'name="test_models_and_migrations_agree"' in junit
     passed = re.search(r"(\d+) passed", output)
     assert passed is not None
     assert int(passed.group(1)) >= 30
@@ -192,13 +203,6 @@ CONTRACT_ENDPOINTS = {
     "GET /health/live",
     "GET /health/ready",
 }
-# What the README's owned-resource recipe adds (the `project` fixture follows it).
-RECIPE_ENDPOINTS = {
-    "GET /api/v1/notes",
-    "POST /api/v1/notes",
-    "GET /api/v1/notes/{id}",
-    "DELETE /api/v1/notes/{id}",
-}
 
 
 # SQLite runs one transaction at a time across the workers, and its waiters poll: on 2
@@ -223,7 +227,8 @@ def test_bench_quick_loads_every_endpoint_within_budget(project: DeepProject) ->
     print(output[output.index("Measured with") :])
     assert report["problems"] == []
     loaded = {endpoint["endpoint"] for endpoint in report["endpoints"]}
-    assert loaded == CONTRACT_ENDPOINTS
+    # The generated resources' load (benchmarks/scenarios/) runs beside the rest.
+    assert loaded == CONTRACT_ENDPOINTS | RESOURCE_ENDPOINTS
     assert all(endpoint["requests"] > 0 for endpoint in report["endpoints"])
     phase = report["failed_logins"]
     assert phase["logins"]["count"] > 0
@@ -317,7 +322,7 @@ def test_fuzzing_every_operation_finds_nothing(project: DeepProject) -> None:
         f"{method} {re.sub(r'{[a-z_]+}', '{id}', path)}": int(count)
         for method, path, count in FUZZ_LINE.findall(output)
     }
-    assert set(sent) == CONTRACT_ENDPOINTS | RECIPE_ENDPOINTS
+    assert set(sent) == CONTRACT_ENDPOINTS | RESOURCE_ENDPOINTS
     assert all(count >= 100 for name, count in sent.items() if name not in NO_INPUT_ENDPOINTS)
     assert re.search(r"\d+ passed", output)
     assert not re.search(r"\d+ (failed|error|skipped)", output)

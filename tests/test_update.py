@@ -41,6 +41,8 @@ HEALTH = "src/my_api/health/routes.py"
 HEALTH_V2_DOCSTRING = '"""Liveness and readiness probes (changed by template v2.0.0)."""'
 README_V2_LINE = "Rendered from copier-fastapi; v2.0.0 added this line."
 NEW_DEPENDENCY = "anyio"  # declared by v2.0.0; already in the lock through starlette
+# What v2.0.0 changes in the resource generator's routes.
+RESOURCE_ROUTES_V2 = "(changed by template v2.0.0)"
 # A development dependency of v2.0.0 whose uv.lock entry lands right beside the user's
 # new one (cachetools): merged as text, the two locks would conflict there.
 NEW_DEV_DEPENDENCY = "cachecontrol"
@@ -103,6 +105,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         source / "template/pyproject.toml.jinja",
         '    "coverage[toml]',
         f'    "{NEW_DEV_DEPENDENCY}>=0.14",\n    "coverage[toml]',
+    )
+    edit(
+        source / "resource/src/{{ package_name }}/{{ resource_plural }}/routes.py.jinja",
+        '"""CRUD of the caller\'s {{ r.many }}.',
+        f'"""CRUD of the caller\'s {{{{ r.many }}}} {RESOURCE_ROUTES_V2}.',
     )
     # A renamed question, and the migration that carries the old answer over.
     for path in [source / "copier.yml", *source.glob("template/**/*.jinja")]:
@@ -423,3 +430,59 @@ def test_answers_migration_renames_and_removes(tmp_path: Path) -> None:
     }
     with pytest.raises(SystemExit):
         migrate_answers([str(answers_file), "rename", "only_one_name"])
+
+
+INVOICES = "src/my_api/invoices"
+USER_SERVICE_LINE = "# Our team's note: invoices are archived yearly."
+
+
+def test_a_generated_resource_keeps_its_edits_and_takes_a_new_release(
+    template: Path, tmp_path: Path
+) -> None:
+    """The resource generator at one release, an edit of what it wrote, then an update
+    of the resource alone (its own answers file) and of the service beside it."""
+    project = render(template, tmp_path / "my-api")
+    resource = [
+        *("--data", "generate=resource", "--data", "resource_singular=invoice"),
+        *("--data", "resource_fields={number: str(40) unique, total: decimal(12, 2)}"),
+    ]
+    project.copier(
+        "copy",
+        "--trust",
+        "--defaults",
+        "--vcs-ref",
+        OLD,
+        *resource,
+        str(template),
+        str(project.path),
+    )
+    commit_all(project.path, "Invoices, from the generator")
+    service = project.path / INVOICES / "service.py"
+    edit(service, "\n\nimport uuid\n", f"\n\n{USER_SERVICE_LINE}\nimport uuid\n")
+    commit_all(project.path, "Our note")
+
+    project.update("--vcs-ref", NEW, "--answers-file", ".copier-answers.resource-invoices.yml")
+
+    assert conflicts(project) == NO_CONFLICTS
+    assert USER_SERVICE_LINE in project.read(f"{INVOICES}/service.py")
+    assert RESOURCE_ROUTES_V2 in project.read(f"{INVOICES}/routes.py")
+    answers = yaml.safe_load(project.read(".copier-answers.resource-invoices.yml"))
+    assert (answers["_commit"], answers["resource_singular"]) == (NEW, "invoice")
+    assert project.changed_files() == {
+        ".copier-answers.resource-invoices.yml",
+        f"{INVOICES}/routes.py",
+    }
+    commit_all(project.path, "Invoices from v2.0.0")
+
+    project.update("--vcs-ref", NEW)
+
+    assert conflicts(project) == NO_CONFLICTS
+    assert project.read(HEALTH).startswith(HEALTH_V2_DOCSTRING + "\n")
+    # The service's update leaves the resource and its wiring as they were.
+    assert USER_SERVICE_LINE in project.read(f"{INVOICES}/service.py")
+    assert "invoices_router" in project.read("src/my_api/main.py")
+    assert "invoices" not in " ".join(project.changed_files())
+    project.uv("sync", "--locked", "--quiet")
+    tests = ["tests/integration/test_invoices_api.py", "tests/integration/test_migrations.py"]
+    output = project.uv("run", "--locked", "pytest", "--no-cov", *tests, DATABASE_URL=None)
+    assert re.search(r"\d+ passed", output.stdout), output.stdout[-2000:]
