@@ -247,7 +247,8 @@ def _integer(_name: str, args: str | None, _singular: str) -> dict[str, Any] | s
     return _no_args(args, "int") or {
         "python_type": "int",
         # The column is a 32-bit integer: a larger number is a 422, not a database error.
-        "schema_type": f"Annotated[int, Field(ge={low}, le={high})]",
+        # The bounds first: a validator before them would hide them from the schema.
+        "schema_type": f"Annotated[int, Field(ge={low}, le={high}), JSON_INTEGER]",
         "column_type": "sa.Integer()",
         "model_field": "Field()",
         "check": "",
@@ -270,12 +271,16 @@ def _decimal(_name: str, args: str | None, _singular: str) -> dict[str, Any] | s
             return "a decimal's precision is 1 to 38 and its scale below it"
     fraction = "5" * scale
     sample = f"1.{fraction}" if scale else "1"
+    # Exactly the strings that fit: digits before and after the point, an optional minus.
+    places = rf"(\.\d{{1,{scale}}})?" if scale else ""
+    pattern = rf"^-?\d{{1,{precision - scale}}}{places}$"
     return {
         "python_type": "Decimal",
-        # JSON has no decimal: it comes as a string (exact) or a number.
+        # JSON has no decimal: it comes as a string, exact (a number would go through a
+        # float in many clients), whose pattern the schema gives.
         "schema_type": (
-            f"Annotated[Decimal, Field(strict=False, max_digits={precision}, "
-            f"decimal_places={scale}, allow_inf_nan=False)]"
+            f"Annotated[Decimal, Strict(False), json_string({pattern!r}), "
+            f"WithJsonSchema({{'type': 'string', 'pattern': {pattern!r}}})]"
         ),
         "column_type": f"sa.Numeric(precision={precision}, scale={scale})",
         "model_field": f"Field(max_digits={precision}, decimal_places={scale})",
@@ -305,8 +310,8 @@ def _boolean(_name: str, args: str | None, _singular: str) -> dict[str, Any] | s
 def _date(_name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
     return _no_args(args, "date") or {
         "python_type": "date",
-        # JSON has no date: it comes as an ISO 8601 string, which strict mode refuses.
-        "schema_type": "Annotated[date, Field(strict=False)]",
+        # JSON has no date: an RFC 3339 string (web/schemas.JSON_DATE).
+        "schema_type": "Annotated[date, Strict(False), JSON_DATE]",
         "column_type": "sa.Date()",
         "model_field": "Field()",
         "check": "",
@@ -322,7 +327,7 @@ def _datetime(_name: str, args: str | None, _singular: str) -> dict[str, Any] | 
     return _no_args(args, "datetime") or {
         "python_type": "datetime",
         # With its offset, always: a naive time is ambiguous, so it is a 422.
-        "schema_type": "Annotated[AwareDatetime, Field(strict=False)]",
+        "schema_type": "Annotated[AwareDatetime, Strict(False), JSON_DATETIME]",
         "column_type": "sa.DateTime(timezone=True)",
         "model_field": "",  # a sa_column of its own (UTCDateTime)
         "check": "",
@@ -337,7 +342,7 @@ def _datetime(_name: str, args: str | None, _singular: str) -> dict[str, Any] | 
 def _uuid(_name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
     return _no_args(args, "uuid") or {
         "python_type": "uuid.UUID",
-        "schema_type": "Annotated[uuid.UUID, Field(strict=False)]",
+        "schema_type": "Annotated[uuid.UUID, Strict(False), JSON_UUID]",
         "column_type": "sa.Uuid()",
         "model_field": "Field()",
         "check": "",
@@ -361,8 +366,8 @@ def _enum(name: str, args: str | None, singular: str) -> dict[str, Any] | str:
     quoted = ", ".join(f"'{value}'" for value in values)
     return {
         "python_type": camel(singular) + camel(name),
-        # JSON has no enum: its value comes as a string, which strict mode refuses.
-        "schema_type": f"Annotated[{camel(singular) + camel(name)}, Field(strict=False)]",
+        # JSON has no enum: its value comes as a string (web/schemas.JSON_STRING).
+        "schema_type": f"Annotated[{camel(singular) + camel(name)}, Strict(False), JSON_STRING]",
         "column_type": f"sa.String(length={length})",
         "model_field": "",  # a sa_column of its own (String)
         "check": f"{name} IN ({quoted})",

@@ -1,5 +1,6 @@
-"""The questions themselves: every one is reached by a deep variant; the filters behind
-the validators and derived names behave."""
+"""The questions themselves: every one is reached by a deep variant (a service or one of
+the resources generated in it); the filters behind the validators and derived names
+behave."""
 
 from __future__ import annotations
 
@@ -16,20 +17,23 @@ from extensions.context import (
     slugify,
     to_package_name,
 )
-from tests.support import DEEP_VARIANTS, load_questions
+from tests.support import DEEP_VARIANTS, EVERY_TYPE, MINIMAL, add_resource, load_questions
 
 pytestmark = pytest.mark.render
 
 
 @pytest.fixture(scope="module")
 def deep_answers(copie_session: Any) -> list[dict[str, Any]]:
+    """The answers of the deep projects: their services' and their generated resources'."""
     answers = []
     for variant in DEEP_VARIANTS:
         result = copie_session.copy(extra_answers=variant.answers)
         assert result.exit_code == 0, repr(result.exception)
-        answers.append(
-            yaml.safe_load((Path(result.project_dir) / ".copier-answers.yml").read_text())
-        )
+        project = Path(result.project_dir)
+        for resource in (EVERY_TYPE, MINIMAL):
+            add_resource(project, resource)
+        for answers_file in sorted(project.glob(".copier-answers*.yml")):
+            answers.append(yaml.safe_load(answers_file.read_text()))
     return answers
 
 
