@@ -168,6 +168,11 @@ def parse_field(name: str, spec: Any, singular: str) -> ResourceField | str:
     if name in RESERVED_FIELD_NAMES or name.startswith("model_"):
         return f"field {name}: the table already has a column or attribute named so"
     match = SPEC_RE.match(spec) if isinstance(spec, str) else None
+    if isinstance(spec, str) and spec.count("(") != spec.count(")"):
+        return (
+            f"field {name}: {spec!r} is cut at a comma: in a one-line YAML mapping, quote "
+            'a type with a comma ({amount: "decimal(12, 2)"})'
+        )
     if match is None:
         return f"field {name}: write its type as `type [optional] [unique]`, got {spec!r}"
     kind, args, flags = match["type"], match["args"], set(match["flags"].split())

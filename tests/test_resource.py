@@ -65,6 +65,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ({"resource_fields": {"title": "str(200) required"}}, "unknown flag 'required'"),
         ({"resource_fields": {"state": "enum(Open, closed)"}}, "enum values are lowercase"),
         ({"resource_fields": {"price": "decimal(2, 5)"}}, "precision is 1 to 38"),
+        # What `--data 'resource_fields={price: decimal(12, 2)}'` gives YAML: the flow
+        # mapping ends the value at the comma.
+        ({"resource_fields": {"price": "decimal(12", "2)": None}}, "is cut at a comma"),
         ({"resource_fields": []}, "must be a YAML mapping"),
         ({"resource_down_revision": "9999"}, "no migration under migrations/versions/"),
         ({"package_name": "other_api"}, "no src/other_api/main.py here"),

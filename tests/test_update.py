@@ -444,7 +444,7 @@ def test_a_generated_resource_keeps_its_edits_and_takes_a_new_release(
     project = render(template, tmp_path / "my-api")
     resource = [
         *("--data", "generate=resource", "--data", "resource_singular=invoice"),
-        *("--data", "resource_fields={number: str(40) unique, amount: decimal(12, 2)}"),
+        *("--data", 'resource_fields={number: str(40) unique, amount: "decimal(12, 2)"}'),
     ]
     project.copier(
         "copy",
