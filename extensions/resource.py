@@ -26,7 +26,9 @@ from jinja2 import Environment
 from jinja2.ext import Extension
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
-MAX_RESOURCE_NAME_LENGTH = 30  # policy and index names stay within PostgreSQL's 63 bytes
+# The migration's revision, "<plural>_0001", fits alembic_version's 32 characters.
+MAX_RESOURCE_NAME_LENGTH = 27
+MAX_IDENTIFIER_LENGTH = 63  # PostgreSQL's, for constraint names
 MAX_FIELD_NAME_LENGTH = 40
 MAX_STR_LENGTH = 10_000
 # A field spec: a type, its arguments in parentheses, then the flags.
@@ -45,10 +47,17 @@ RESERVED_RESOURCE_NAMES = frozenset(
         "settings", "tests", "user", "users", "web", "benchmarks", "openapi",
     }
 )  # fmt: skip
-# Columns every resource table has, and names its classes and Pydantic keep.
+# Columns every resource table has; attributes of Pydantic's and SQLModel's classes; the
+# types the files annotate with (a field named so would shadow its type in the class).
 RESERVED_FIELD_NAMES = frozenset(
-    {"id", "owner_id", "created_at", "updated_at", "metadata", "registry", "total"}
-)
+    {
+        "id", "owner_id", "created_at", "updated_at", "metadata", "registry",
+        "json", "dict", "copy", "schema", "schema_json", "validate", "construct",
+        "from_orm", "parse_obj", "parse_raw", "parse_file", "update_forward_refs", "fields",
+        "int", "str", "bool", "float", "bytes", "date", "datetime", "time", "uuid",
+        "decimal", "list", "set", "tuple", "object", "sa", "enum",
+    }
+)  # fmt: skip
 
 
 def name_problem(value: Any, what: str) -> str:
@@ -59,7 +68,7 @@ def name_problem(value: Any, what: str) -> str:
         )
     if len(value) > MAX_RESOURCE_NAME_LENGTH:
         return f"{what} must be at most {MAX_RESOURCE_NAME_LENGTH} characters"
-    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+    if keyword.iskeyword(value):
         return f"{what} {value!r} is a Python keyword"
     if value in RESERVED_RESOURCE_NAMES:
         return f"{what} {value!r} is taken by the service itself; pick another name"
@@ -123,8 +132,9 @@ def service_problem(package: Any, destination: Any) -> str:
     """The destination is a service rendered from this template (or empty: Copier's own
     temporary folders during an update)."""
     project = Path(str(destination))
-    if not project.exists() or not any(project.iterdir()):
-        return ""
+    empty = not project.exists() or not any(project.iterdir())
+    if empty and copier_operation() != "copy":
+        return ""  # an update's render in Copier's temporary folder
     if not (project / "src" / str(package) / "main.py").is_file():
         return (
             f"no src/{package}/main.py here: run the resource generator in the folder of "
@@ -152,6 +162,7 @@ class ResourceField:
     sql_sample: str  # Python source of the value raw SQL inserts
     alias: str  # the request bodies' type alias
     fresh: str  # Python source of a new value each time (the benchmark's unique fields)
+    distinct: str  # Python source of the `number`th of a few distinct values (tests)
     max_length: int = 0
     enum_values: tuple[str, ...] = ()
     enum_class: str = ""
@@ -163,10 +174,10 @@ def parse_field(name: str, spec: Any, singular: str) -> ResourceField | str:
         return f"field {name!r}: names are lowercase words joined by single underscores"
     if len(name) > MAX_FIELD_NAME_LENGTH:
         return f"field {name}: at most {MAX_FIELD_NAME_LENGTH} characters"
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+    if keyword.iskeyword(name):
         return f"field {name}: a Python keyword"
     if name in RESERVED_FIELD_NAMES or name.startswith("model_"):
-        return f"field {name}: the table already has a column or attribute named so"
+        return f"field {name}: the table, its classes or their types have that name already"
     match = SPEC_RE.match(spec) if isinstance(spec, str) else None
     if isinstance(spec, str) and spec.count("(") != spec.count(")"):
         return (
@@ -175,7 +186,10 @@ def parse_field(name: str, spec: Any, singular: str) -> ResourceField | str:
         )
     if match is None:
         return f"field {name}: write its type as `type [optional] [unique]`, got {spec!r}"
-    kind, args, flags = match["type"], match["args"], set(match["flags"].split())
+    kind, args, given = match["type"], match["args"], match["flags"].split()
+    flags = set(given)
+    if len(flags) < len(given):
+        return f"field {name}: a flag given twice in {spec!r}"
     if kind not in TYPES:
         return f"field {name}: unknown type {kind!r}; the types are {', '.join(TYPES)}"
     if unknown := flags - FLAGS:
@@ -204,6 +218,7 @@ def parse_field(name: str, spec: Any, singular: str) -> ResourceField | str:
         unique=unique,
         alias=f"{camel(name)}Value",
         fresh=built.pop("fresh", built["sample"]),
+        distinct=built.pop("distinct", built["sample"]),
         **built,
     )
 
@@ -230,6 +245,7 @@ def _string(name: str, args: str | None, _singular: str) -> dict[str, Any] | str
         "sql_sample": repr("x"),
         "max_length": length,
         "fresh": f"uuid.uuid4().hex[:{length}]",
+        "distinct": 'f"{number}"',
     }
 
 
@@ -262,6 +278,7 @@ def _integer(_name: str, args: str | None, _singular: str) -> dict[str, Any] | s
         "bad": str(high + 1),
         "sql_sample": "7",
         "fresh": f"secrets.randbelow({high})",
+        "distinct": "number",
     }
 
 
@@ -284,7 +301,7 @@ def _decimal(_name: str, args: str | None, _singular: str) -> dict[str, Any] | s
         # JSON has no decimal: it comes as a string, exact (a number would go through a
         # float in many clients), whose pattern the schema gives.
         "schema_type": (
-            f"Annotated[Decimal, Strict(False), json_string({pattern!r}), "
+            f"Annotated[Decimal, Strict(False), json_string({pattern!r}), fixed_point({scale}), "
             f"WithJsonSchema({{'type': 'string', 'pattern': {pattern!r}}})]"
         ),
         "column_type": f"sa.Numeric(precision={precision}, scale={scale})",
@@ -295,6 +312,7 @@ def _decimal(_name: str, args: str | None, _singular: str) -> dict[str, Any] | s
         "bad": repr("1" + "0" * (precision - scale)),
         "sql_sample": f"Decimal({sample!r})",
         "fresh": f"str(secrets.randbelow(10 ** {precision - scale}))",
+        "distinct": f'f"{{number}}.{fraction}"' if scale else 'f"{number}"',
     }
 
 
@@ -325,6 +343,7 @@ def _date(_name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
         "bad": repr("2026-13-01"),
         "sql_sample": "date(2026, 12, 1)",
         "fresh": "(date(2000, 1, 1) + timedelta(days=secrets.randbelow(36500))).isoformat()",
+        "distinct": 'f"2026-12-{number + 1:02d}"',
     }
 
 
@@ -332,7 +351,7 @@ def _datetime(_name: str, args: str | None, _singular: str) -> dict[str, Any] | 
     return _no_args(args, "datetime") or {
         "python_type": "datetime",
         # With its offset, always: a naive time is ambiguous, so it is a 422.
-        "schema_type": "Annotated[AwareDatetime, Strict(False), JSON_DATETIME]",
+        "schema_type": "Annotated[AwareDatetime, Strict(False), JSON_DATETIME, IN_UTC]",
         "column_type": "sa.DateTime(timezone=True)",
         "model_field": "",  # a sa_column of its own (UTCDateTime)
         "check": "",
@@ -341,6 +360,7 @@ def _datetime(_name: str, args: str | None, _singular: str) -> dict[str, Any] | 
         "bad": repr("2026-12-01T10:00:00"),
         "sql_sample": "datetime(2026, 12, 1, 10, tzinfo=UTC)",
         "fresh": "(EPOCH + timedelta(seconds=secrets.randbelow(10**9))).isoformat()",
+        "distinct": 'f"2026-12-01T10:00:{number:02d}Z"',
     }
 
 
@@ -356,6 +376,7 @@ def _uuid(_name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
         "bad": repr("not-a-uuid"),
         "sql_sample": "uuid.uuid4()",
         "fresh": "str(uuid.uuid4())",
+        "distinct": "str(uuid.UUID(int=number + 1))",
     }
 
 
@@ -375,12 +396,14 @@ def _enum(name: str, args: str | None, singular: str) -> dict[str, Any] | str:
         "schema_type": f"Annotated[{camel(singular) + camel(name)}, Strict(False), JSON_STRING]",
         "column_type": f"sa.String(length={length})",
         "model_field": "",  # a sa_column of its own (String)
-        "check": f"{name} IN ({quoted})",
+        # Quoted: a field may be named like an SQL keyword (order, user).
+        "check": f'"{name}" IN ({quoted})',
         "sample": repr(values[0]),
         "changed": repr(values[-1]),
         "bad": repr("not_" + values[0]),
         "sql_sample": repr(values[0]),
         "fresh": f"secrets.choice({list(values)!r})",
+        "distinct": f"{list(values)!r}[number]",
         "max_length": length,
         "enum_values": values,
         "enum_class": camel(singular) + camel(name),
@@ -398,8 +421,35 @@ def parse_fields(fields: Any, singular: str) -> list[ResourceField] | str:
         field = parse_field(name, spec, singular)
         if isinstance(field, str):
             return field
+        if problem := field_in_table_problem(field, singular):
+            return problem
         parsed.append(field)
     return parsed
+
+
+# The classes a resource's files define, by suffix: an enum's class must be none of them.
+CLASS_SUFFIXES = (
+    "", "Create", "Update", "Read", "NotFoundError", "ConflictError", "ReaderDep",
+    "WriterDep", "User",
+)  # fmt: skip
+
+
+def field_in_table_problem(field: ResourceField, singular: str) -> str:
+    """What keeps a good field from this table: a constraint name over PostgreSQL's
+    limit, an enum class named like another class of the resource, a unique enum of one
+    value, a name its queries bind (`<singular>_id`)."""
+    names = [f"uq_{singular}_{field.name}"] if field.unique else []
+    names += [f"ck_{singular}_{field.name}"] if field.check else []
+    if too_long := [name for name in names if len(name) > MAX_IDENTIFIER_LENGTH]:
+        return (
+            f"field {field.name}: its constraint {too_long[0]} is over PostgreSQL's "
+            f"{MAX_IDENTIFIER_LENGTH} characters; shorten the field or resource name"
+        )
+    if field.enum_class in {camel(singular) + suffix for suffix in CLASS_SUFFIXES}:
+        return f"field {field.name}: its enum class {field.enum_class} is another class's name"
+    if field.unique and len(field.enum_values) == 1:
+        return f"field {field.name}: an enum of one value cannot be unique"
+    return ""
 
 
 def fields_problem(fields: Any, singular: Any) -> str:
@@ -445,6 +495,23 @@ def alembic_head(destination: Any) -> str:
     return sorted(heads)[0] if len(heads) == 1 else ""
 
 
+def pluralize(singular: object) -> str:
+    """English's regular plural of the last word: invoice, invoices; box, boxes;
+    category, categories. The default of resource_plural; an irregular one is answered."""
+    if not isinstance(singular, str):  # unanswered: a service's render asks no resource
+        return ""
+    if re.search(r"(s|x|z|ch|sh)$", singular):
+        return f"{singular}es"
+    if re.search(r"[^aeiou]y$", singular):
+        return f"{singular[:-1]}ies"
+    return f"{singular}s"
+
+
+def with_article(words_: str) -> str:
+    """`a purchase order`, `an invoice`: by the first letter, which is right for most."""
+    return f"{'an' if words_[:1] in 'aeiou' else 'a'} {words_}"
+
+
 def resource_context(answers: dict[str, Any]) -> dict[str, Any]:
     """What the resource's files use, derived from its answers."""
     singular, plural = answers["resource_singular"], answers["resource_plural"]
@@ -457,10 +524,17 @@ def resource_context(answers: dict[str, Any]) -> dict[str, Any]:
         "unique": unique,
         "kinds": sorted({field.kind for field in fields}),
         "has_enum": any(field.enum_values for field in fields),
+        # How many of the caller's rows can differ in every unique field (tests).
+        "distinct_rows": min(
+            [3, *(len(field.enum_values) for field in fields if field.unique and field.enum_values)]
+        ),
         "class": camel(singular),
         "table": singular,
         "path": plural.replace("_", "-"),
         "one": words(singular),
+        "a_one": with_article(words(singular)),
+        # For raw SQL: a table may be named like an SQL keyword (order).
+        "quoted_table": f'"{singular}"',
         "many": words(plural),
         "revision": f"{plural}_0001",
         "conflict_detail": (
@@ -521,6 +595,8 @@ class ResourceFilters(Extension):
             resource_service_problem=service_problem,
             resource_revision_problem=revision_problem,
             alembic_head=alembic_head,
+            pluralize=pluralize,
+            pyrepr=repr,
             python_format=python_format,
         )
 

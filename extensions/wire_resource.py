@@ -29,6 +29,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+LINE_LENGTH = 100  # the service's (ruff)
+
 
 def camel(name: str) -> str:
     return "".join(word.capitalize() for word in name.split("_"))
@@ -103,10 +105,10 @@ def edits(
             else []
         ),
     ]
-    scopes = [
-        f'"{plural}:read": "Read your {many}"',
-        f'"{plural}:write": "Create, change and delete your {many}"',
-    ]
+    write = f'"{plural}:write": "Create, change and delete your {many}"'
+    if len(write) + 5 > LINE_LENGTH:  # as the scope table's entry, indented, with its comma
+        write = f'"{plural}:write": "Change your {many}"'
+    scopes = [f'"{plural}:read": "Read your {many}"', write]
     src = f"src/{package}"
 
     def models(text: str) -> str:

@@ -210,8 +210,10 @@ CONTRACT_ENDPOINTS = {
 # the next. There, the latency is a figure printed here (issue 5 budgets the PostgreSQL
 # variants); a budget as long as the busy timeout still fails a request that waited it out.
 # The p95 budgets are for a bench on a quiet machine; here another xdist worker shares the
-# two cores, so the figures are printed and only a request far beyond any budget fails.
-CONTENDED_BUDGET = ["--budget-ms", "5000"]
+# two cores, so the figures are printed and only a request far beyond any budget fails:
+# one that hashes too (its 1000 ms budget measured 1100 to 1500 ms there, once the
+# generated resources' users signed up and logged in beside the rest).
+CONTENDED_BUDGET = ["--budget-ms", "5000", "--login-budget-ms", "5000"]
 
 
 def test_bench_quick_loads_every_endpoint_within_budget(project: DeepProject) -> None:

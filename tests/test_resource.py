@@ -46,6 +46,13 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def test_an_empty_folder_is_not_a_service(tmp_path: Path) -> None:
+    data = {"package_name": "my_api", "resource_singular": "invoice"}
+    with pytest.raises(ValueError, match=re.escape("no src/my_api/main.py here")):
+        add_resource(tmp_path, data)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("answers", "message"),
     [
@@ -58,9 +65,20 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "resource_plural must differ",
         ),
         ({"resource_fields": {"price": "money"}}, "unknown type 'money'"),
-        ({"resource_fields": {"total": "int"}}, "already has a column or attribute"),
-        ({"resource_fields": {"owner_id": "uuid"}}, "already has a column"),
-        ({"resource_fields": {"created_at": "datetime"}}, "already has a column"),
+        ({"resource_fields": {"json": "int"}}, "have that name already"),
+        ({"resource_fields": {"datetime": "datetime"}}, "have that name already"),
+        ({"resource_fields": {"title": "str(20) unique unique"}}, "a flag given twice"),
+        ({"resource_fields": {"create": "enum(a, b)"}}, "is another class's name"),
+        ({"resource_fields": {"kind": "enum(only) unique"}}, "an enum of one value"),
+        (
+            {
+                "resource_singular": "a_long_name_for_a_resource",
+                "resource_fields": {"x" * 40: "int unique"},
+            },
+            "over PostgreSQL's 63 characters",
+        ),
+        ({"resource_fields": {"owner_id": "uuid"}}, "have that name already"),
+        ({"resource_fields": {"created_at": "datetime"}}, "have that name already"),
         ({"resource_fields": {"title": "str"}}, "needs its maximum length"),
         ({"resource_fields": {"title": "str(200) required"}}, "unknown flag 'required'"),
         ({"resource_fields": {"state": "enum(Open, closed)"}}, "enum values are lowercase"),

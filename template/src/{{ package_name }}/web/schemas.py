@@ -1,8 +1,10 @@
 """The one rule for JSON request bodies."""
 
 import re
+from datetime import UTC, datetime
+from decimal import Decimal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
 
@@ -56,3 +58,27 @@ JSON_STRING = json_string(r"(?s).*")  # an enum's value: the enum checks it
 # (7.0 included), which strict mode refuses; strings and booleans stay refused:
 #     count: Annotated[int, Field(ge=0), JSON_INTEGER]
 JSON_INTEGER = BeforeValidator(json_integer)
+
+
+def in_utc(value: datetime) -> datetime:
+    """The aware time in UTC, as the database keeps it; a 422 for a time UTC cannot hold
+    (0001-01-01T00:30:00+01:00 is before year 1 there)."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError("datetime_utc_range", "Input is out of UTC's range") from None
+
+
+# A time as the database keeps it, in UTC: what a request sent is what a read returns.
+IN_UTC = AfterValidator(in_utc)
+
+
+def fixed_point(scale: int) -> AfterValidator:
+    """Annotated metadata: a decimal with `scale` places, as a NUMERIC(p, scale) column
+    keeps it ("12.5" is 12.50; "-0" is 0.00), so a create answers what a read will."""
+    exponent = Decimal(1).scaleb(-scale)
+
+    def fix(value: Decimal) -> Decimal:
+        return (value + 0).quantize(exponent)
+
+    return AfterValidator(fix)
