@@ -162,7 +162,9 @@ class ResourceField:
     sql_sample: str  # Python source of the value raw SQL inserts
     alias: str  # the request bodies' type alias
     fresh: str  # Python source of a new value each time (the benchmark's unique fields)
-    distinct: str  # Python source of the `number`th of a few distinct values (tests)
+    # Python source of the `number`th of a few values, distinct from each other and from
+    # sample (tests; an enum's first is its sample, its second another)
+    distinct: str
     max_length: int = 0
     enum_values: tuple[str, ...] = ()
     enum_class: str = ""
@@ -278,7 +280,7 @@ def _integer(_name: str, args: str | None, _singular: str) -> dict[str, Any] | s
         "bad": str(high + 1),
         "sql_sample": "7",
         "fresh": f"secrets.randbelow({high})",
-        "distinct": "number",
+        "distinct": "number + 100",
     }
 
 
@@ -312,7 +314,7 @@ def _decimal(_name: str, args: str | None, _singular: str) -> dict[str, Any] | s
         "bad": repr("1" + "0" * (precision - scale)),
         "sql_sample": f"Decimal({sample!r})",
         "fresh": f"str(secrets.randbelow(10 ** {precision - scale}))",
-        "distinct": f'f"{{number}}.{fraction}"' if scale else 'f"{number}"',
+        "distinct": f'f"{{number + 2}}.{fraction}"' if scale else 'f"{number + 2}"',
     }
 
 
@@ -343,7 +345,7 @@ def _date(_name: str, args: str | None, _singular: str) -> dict[str, Any] | str:
         "bad": repr("2026-13-01"),
         "sql_sample": "date(2026, 12, 1)",
         "fresh": "(date(2000, 1, 1) + timedelta(days=secrets.randbelow(36500))).isoformat()",
-        "distinct": 'f"2026-12-{number + 1:02d}"',
+        "distinct": 'f"2026-11-{number + 1:02d}"',
     }
 
 
@@ -360,7 +362,7 @@ def _datetime(_name: str, args: str | None, _singular: str) -> dict[str, Any] | 
         "bad": repr("2026-12-01T10:00:00"),
         "sql_sample": "datetime(2026, 12, 1, 10, tzinfo=UTC)",
         "fresh": "(EPOCH + timedelta(seconds=secrets.randbelow(10**9))).isoformat()",
-        "distinct": 'f"2026-12-01T10:00:{number:02d}Z"',
+        "distinct": 'f"2026-11-01T09:00:{number:02d}Z"',
     }
 
 
