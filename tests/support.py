@@ -151,7 +151,7 @@ EVERY_TYPE = {
         "number": "str(40) unique",
         "amount": "decimal(12, 2)",
         "notes": "text optional",
-        "quantity": "int unique",
+        "quantity": "int",
         "paid": "bool",
         "due": "date optional",
         "sent_at": "datetime optional",
