@@ -476,9 +476,8 @@ def revision_graph(project: Path) -> tuple[dict[str, tuple[str, ...]], set[str]]
     for script in sorted((project / "migrations" / "versions").glob("*.py")):
         values: dict[str, Any] = {}
         for node in ast.parse(script.read_text()).body:
-            target = getattr(node, "target", None)
             if isinstance(node, ast.AnnAssign | ast.Assign) and node.value is not None:
-                target = target or node.targets[0]  # type: ignore[union-attr]
+                target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
                 if isinstance(target, ast.Name):
                     try:
                         values[target.id] = ast.literal_eval(node.value)
