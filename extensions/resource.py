@@ -513,11 +513,15 @@ def with_article(words_: str) -> str:
     return f"{'an' if words_[:1] in 'aeiou' else 'a'} {words_}"
 
 
-def resource_context(answers: dict[str, Any]) -> dict[str, Any]:
-    """What the resource's files use, derived from its answers."""
-    singular, plural = answers["resource_singular"], answers["resource_plural"]
-    fields = parse_fields(answers["resource_fields"], singular)
-    assert not isinstance(fields, str), fields  # the validator has refused it already
+def resource_context(answers: dict[str, Any]) -> dict[str, Any] | None:
+    """What the resource's files use, derived from its answers; None while they are not
+    all given, or not good (the validators say why)."""
+    singular, plural = answers.get("resource_singular"), answers.get("resource_plural")
+    if answers.get("generate") != "resource" or not (singular and plural):
+        return None
+    fields = parse_fields(answers.get("resource_fields"), str(singular))
+    if isinstance(fields, str):
+        return None
     unique = [field.name for field in fields if field.unique]
     return {
         "fields": [asdict(field) for field in fields],
@@ -606,8 +610,5 @@ class ResourceContext(ContextHook):
     """`resource` in the context of the resource's files; cheap, and only then."""
 
     def hook(self, context: dict[str, Any]) -> None:
-        answered = all(context.get(name) for name in ("resource_singular", "resource_plural"))
-        if context.get("generate") == "resource" and answered and context.get("resource_fields"):
-            fields = parse_fields(context["resource_fields"], str(context["resource_singular"]))
-            if not isinstance(fields, str):
-                context["resource"] = resource_context(context)
+        if (resource := resource_context(context)) is not None:
+            context["resource"] = resource

@@ -1,6 +1,8 @@
 """Join a generated resource to the service's shared files, once, at `copier copy`.
 
-    python wire_resource.py PACKAGE SINGULAR PLURAL UNIQUE_FIELD_COUNT
+    python wire_resource.py PACKAGE PLURAL CLASS ONE MANY UNIQUE_FIELD_COUNT
+
+(CLASS, ONE and MANY as extensions/resource.py names them: Invoice, invoice, invoices.)
 
 Run by Copier as a task in the service's folder. It adds what a new feature needs in
 the shared files (the README's "Adding an owned resource" lists them):
@@ -30,10 +32,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 LINE_LENGTH = 100  # the service's (ruff)
-
-
-def camel(name: str) -> str:
-    return "".join(word.capitalize() for word in name.split("_"))
 
 
 def add_import(source: str, module: str, names: str) -> str:
@@ -92,10 +90,9 @@ def add_layer(source: str, plural: str) -> str:
 
 
 def edits(
-    package: str, singular: str, plural: str, unique: bool
+    package: str, plural: str, cls: str, one: str, many: str, unique: bool
 ) -> dict[str, Callable[[str], str]]:
     """Each shared file, and how it changes."""
-    cls, one, many = camel(singular), singular.replace("_", " "), plural.replace("_", " ")
     errors = [f"{cls}NotFoundError", *([f"{cls}ConflictError"] if unique else [])]
     responses = [
         f'{errors[0]}: ErrorResponse(status.HTTP_404_NOT_FOUND, "{one.capitalize()} not found")',
@@ -137,16 +134,16 @@ def edits(
     }
 
 
-def wire(project: Path, package: str, singular: str, plural: str, unique: bool) -> list[str]:
+def wire(project: Path, changes: dict[str, Callable[[str], str]]) -> list[str]:
     """Edit the shared files; what could not be done, for the user."""
     left: list[str] = []
-    for name, edit in edits(package, singular, plural, unique).items():
+    for name, edit in changes.items():
         path = project / name
         try:
             path.write_text(edit(path.read_text()))
         except (OSError, LookupError, SyntaxError, IndexError) as exc:
             left.append(f"{name}: {exc}")
-    python = [name for name in edits(package, singular, plural, unique) if name.endswith(".py")]
+    python = [name for name in changes if name.endswith(".py")]
     ruff = [sys.executable, "-m", "ruff"]
     fix = ["check", "--select=I,RUF022", "--fix", "--quiet"]
     subprocess.run([*ruff, *fix, *python], cwd=project, check=False)
@@ -161,11 +158,12 @@ def already_wired(project: Path, package: str, plural: str) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    package, singular, plural, unique_count = argv
+    package, plural, cls, one, many, unique_count = argv
     project = Path.cwd()
     if already_wired(project, package, plural):
         return 0
-    left = wire(project, package, singular, plural, int(unique_count) > 0)
+    changes = edits(package, plural, cls, one, many, int(unique_count) > 0)
+    left = wire(project, changes)
     for problem in left:
         print(
             f"add {plural} by hand to {problem} (the README's 'Adding an owned resource' says how)",
