@@ -1,16 +1,30 @@
 """The rendered service against a minimal Starlette + asyncpg app: framework overhead.
 
     uv run python benchmarks/compare/compare.py [--seconds 20] [--users 20] [--workers 2]
+                                                [--rounds 3] [--tail-users 64]
+                                                [--server uvicorn|granian]
                                                 [--instructions]
 
 Renders the default answers, seeds its embedded database (1,000 accounts with 100 items
-each), then loads `GET /api/v1/items/{id}` and `GET /api/v1/items` of each app in turn,
-with the same locust users, token, workers and database, and prints the ratios: of
-requests per second and p95 under load, and of the CPU time each app spent per request
-(read from /proc: Linux only), which the load generator sharing the machine does not skew.
-With --instructions it also calls each app in-process under valgrind's callgrind
-(`in_process.py`) and prints the CPU instructions per request: a count that is the same
-on every run, for telling a change's effect from the noise of a busy machine.
+each, `pg_stat_statements` loaded: keeper.py), then, in each round, loads each app's
+`GET /api/v1/items/{id}` and `GET /api/v1/items` in turn with the same locust users,
+token, workers and database, then the item read again at --tail-users users. The apps
+take turns going first from one round to the next. It prints the median over the rounds
+of each figure, and the service's ratios to the minimal app against the bounds of
+issue 17:
+
+- server CPU per request (read from /proc: the server and its workers, Linux only),
+  which the load generator sharing the machine does not skew: at most 1.3x;
+- PostgreSQL CPU per request (the postmaster, its live backends and those that ended):
+  at most 1.2x;
+- p99 of the item read at --tail-users users: at most 2x;
+
+and, from the database's own counts, the statements per request (each a round trip, but
+for the settings that ride in BEGIN's message) and the sessions opened per run (new
+connections: churn). With --instructions it also calls each app in-process under
+valgrind's callgrind (`in_process.py`) and prints the CPU instructions per request: a
+count that is the same on every run, for telling a change's effect from the noise of a
+busy machine.
 """
 
 import argparse
@@ -20,12 +34,16 @@ import os
 import re
 import secrets
 import signal
+import statistics
 import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from copier import run_copy
 
@@ -36,6 +54,12 @@ ACCOUNT = "bench-0@example.com"
 PORT = 8931
 REQUESTS = 100  # per read, under callgrind (about 50 times slower than native)
 BASE = f"http://127.0.0.1:{PORT}"
+READS = ("GET /items/{id}", "GET /items")
+TAIL = "GET /items/{id}"
+APPS = ("rendered service", "minimal app")
+# Issue 17's bounds: the service's figure over the minimal app's.
+BOUNDS = {"server CPU": 1.3, "PostgreSQL CPU": 1.2, "p99": 2.0}
+CPU_FIGURES = (("server CPU", "server_cpu_ms"), ("PostgreSQL CPU", "database_cpu_ms"))
 
 
 def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
@@ -51,14 +75,19 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process and all its descendants."""
-    ticks, pending = 0, [pid]
+    """User and system CPU time of a process and all its descendants, those that ended
+    (and were waited for: PostgreSQL's backends, uvicorn's workers) included."""
+    ticks, pending, root = 0, [pid], pid
     while pending:
         current = pending.pop()
         try:
-            # Fields 14 and 15 of /proc/PID/stat, counted after the command name's ")".
+            # Fields 14 to 17 of /proc/PID/stat (utime, stime, cutime, cstime), counted
+            # after the command name's ")". A live child's cutime is counted by its own
+            # parent only when it ends, so only the root's is added.
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])
+            if current == root:
+                ticks += int(fields[13]) + int(fields[14])
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending += [int(child) for child in (task / "children").read_text().split()]
         except FileNotFoundError:
@@ -67,7 +96,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def serving(command: list[str], env: dict[str, str], cwd: Path, probe: str):
+def serving(command: list[str], env: dict[str, str], cwd: Path, probe: str) -> Iterator[int]:
     server = subprocess.Popen(command, env=env, cwd=cwd)
     try:
         wait_until_up(probe, server)
@@ -77,30 +106,127 @@ def serving(command: list[str], env: dict[str, str], cwd: Path, probe: str):
         server.wait(timeout=30)
 
 
-def load(python: Path, url: str, env: dict[str, str], users: int, seconds: int, prefix: Path):
+@dataclass(frozen=True)
+class Run:
+    """One app's figures for one read in one round; CPU times in ms per request."""
+
+    requests_per_second: float
+    p95_ms: float
+    p99_ms: float
+    failures: int
+    server_cpu_ms: float
+    database_cpu_ms: float
+    statements_per_request: float
+    sessions_opened: int
+    # (calls per request, normalized query text), most called first.
+    statements: tuple[tuple[float, str], ...]
+
+
+class Keeper:
+    """The database keeper (keeper.py): its URLs, its postmaster, its counts."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self.process, self._in, self._out = process, process.stdin, process.stdout
+        started = json.loads(self._out.readline())
+        self.urls = {"app": started["app"], "migration": started["migration"]}
+        self.postmaster = int(started["postmaster"])
+
+    def ask(self, command: str) -> dict[str, object]:
+        self._in.write(command + "\n")
+        self._in.flush()
+        answer: dict[str, object] = json.loads(self._out.readline())
+        return answer
+
+    def close(self, stream: IO[str] | None = None) -> None:
+        (stream or self._in).close()
+        self.process.wait(timeout=60)
+
+
+def load(
+    python: Path, env: dict[str, str], read: str, users: int, seconds: int, prefix: Path
+) -> tuple[float, float, float, int, int]:
+    """One locust run of one read: (req/s, p95 ms, p99 ms, failures, requests)."""
     command = [str(python), "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless"]
-    command += ["--host", url, "--users", str(users), "--spawn-rate", str(users)]
+    command += ["--host", BASE, "--users", str(users), "--spawn-rate", str(users)]
     command += ["--run-time", f"{seconds}s", "--only-summary", "--loglevel", "WARNING"]
     stats_csv = Path(f"{prefix}_stats.csv")
-    env = env | {"COMPARE_STATS_CSV": str(stats_csv)}
+    env = env | {"COMPARE_STATS_CSV": str(stats_csv), "COMPARE_READ": read}
     subprocess.run(command, env=env, check=True, timeout=seconds + 120)
     with stats_csv.open() as stats:
-        return {
-            row["Name"]: (
-                float(row["Requests/s"]),
-                float(row["95%"]),
-                int(row["Failure Count"]),
-                int(row["Request Count"]),
-            )
-            for row in csv.DictReader(stats)
-            if row["Name"] != "Aggregated"
-        }
+        row = next(row for row in csv.DictReader(stats) if row["Name"] == read)
+    return (
+        float(row["Requests/s"]),
+        float(row["95%"]),
+        float(row["99%"]),
+        int(row["Failure Count"]),
+        int(row["Request Count"]),
+    )
+
+
+def measured_run(
+    keeper: Keeper,
+    server_pid: int,
+    load_run: tuple[float, float, float, int, int],
+    before: tuple[float, float],
+) -> Run:
+    requests_per_second, p95, p99, failures, requests = load_run
+    server_cpu = cpu_seconds(server_pid) - before[0]
+    database_cpu = cpu_seconds(keeper.postmaster) - before[1]
+    stats = keeper.ask("stats")
+    statements = [(int(calls), str(query)) for calls, query in stats["statements"]]  # type: ignore[attr-defined]
+    # The keeper's own statistics query is one of them.
+    counted = [(calls, query) for calls, query in statements if "pg_stat_statements" not in query]
+    return Run(
+        requests_per_second=requests_per_second,
+        p95_ms=p95,
+        p99_ms=p99,
+        failures=failures,
+        server_cpu_ms=server_cpu * 1000 / requests,
+        database_cpu_ms=database_cpu * 1000 / requests,
+        statements_per_request=sum(calls for calls, _ in counted) / requests,
+        sessions_opened=int(stats["sessions"]),  # type: ignore[call-overload]
+        statements=tuple((calls / requests, query) for calls, query in counted),
+    )
+
+
+def measure(
+    python: Path,
+    keeper: Keeper,
+    server_pid: int,
+    env: dict[str, str],
+    read: str,
+    users: int,
+    seconds: int,
+    prefix: Path,
+) -> Run:
+    keeper.ask("reset")
+    before = (cpu_seconds(server_pid), cpu_seconds(keeper.postmaster))
+    load_run = load(python, env, read, users, seconds, prefix)
+    return measured_run(keeper, server_pid, load_run, before)
 
 
 def uvicorn(python: Path, target: list[str], workers: int) -> list[str]:
     command = [str(python), "-m", "uvicorn", *target, "--port", str(PORT)]
     command += ["--workers", str(workers), "--loop", "uvloop", "--http", "httptools"]
     return [*command, "--no-access-log", "--log-level", "warning"]
+
+
+def granian(python: Path, target: list[str], workers: int) -> list[str]:
+    """The same app under Granian (Rust HTTP server, ASGI interface): `target` in
+    uvicorn's words (`--factory`, `--app-dir DIR`), translated."""
+    app, *flags = target
+    command = [str(python.parent / "granian"), "--interface", "asgi", "--port", str(PORT)]
+    command += ["--workers", str(workers), "--loop", "uvloop", "--no-ws"]
+    command += ["--no-access-log", "--log-level", "warning"]
+    if "--factory" in flags:
+        command.append("--factory")
+    if "--app-dir" in flags:
+        command += ["--working-dir", flags[flags.index("--app-dir") + 1]]
+    return [*command, app]
+
+
+SERVERS = {"uvicorn": uvicorn, "granian": granian}
 
 
 def first_item_id(token: str) -> str:
@@ -111,10 +237,14 @@ def first_item_id(token: str) -> str:
         return str(json.load(response)["items"][0]["id"])
 
 
-def render(work: Path) -> Path:
+def render(work: Path, server: str = "uvicorn") -> Path:
     project = work / "service"
     run_copy(str(ROOT), project, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
     subprocess.run(["uv", "sync", "--locked", "--quiet"], cwd=project, check=True)
+    if server != "uvicorn":
+        # Beside the service's own dependencies, for this comparison only.
+        python = str(project / ".venv/bin/python")
+        subprocess.run(["uv", "pip", "install", "--quiet", "--python", python, server], check=True)
     return project
 
 
@@ -135,10 +265,29 @@ def instructions_per_request(
     return counts
 
 
-def main(seconds: int, users: int, workers: int, instructions: bool) -> None:
+@dataclass(frozen=True)
+class Options:
+    seconds: int
+    users: int
+    workers: int
+    rounds: int
+    tail_users: int
+    server: str
+    instructions: bool
+
+
+def start_keeper(python: Path, project: Path, env: dict[str, str]) -> Keeper:
+    command = [str(python), str(HERE / "keeper.py"), PACKAGE]
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+    return Keeper(subprocess.Popen(command, cwd=project, env=env, **pipes))  # type: ignore[call-overload]
+
+
+def main(options: Options) -> None:
+    results: dict[str, dict[str, list[Run]]] = {app: {} for app in APPS}
+    counted: dict[str, dict[str, int]] = {}
     with tempfile.TemporaryDirectory(prefix="compare-") as folder:
         work = Path(folder)
-        project = render(work)
+        project = render(work, options.server)
         python = project / ".venv/bin/python"
         env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
         env.pop("DATABASE_URL", None)
@@ -146,17 +295,10 @@ def main(seconds: int, users: int, workers: int, instructions: bool) -> None:
         env |= {"ENVIRONMENT": "production", "LOG_LEVEL": "WARNING"}
         # No SMTP server here: production refuses to start while password reset needs one.
         env |= {"PASSWORD_RESET_ENABLED": "false"}
-        keeper = subprocess.Popen(
-            [str(python), str(HERE / "keeper.py"), PACKAGE],
-            cwd=project,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        keeper = start_keeper(python, project, env)
+        serve = SERVERS[options.server]
         try:
-            assert keeper.stdout is not None
-            urls = json.loads(keeper.stdout.readline())
+            urls = keeper.urls
             env |= {"DATABASE_URL": urls["app"], "MIGRATION_DATABASE_URL": urls["migration"]}
             mint = [str(python), "-m", PACKAGE, "token", "mint", "--email", ACCOUNT]
             development = env | {"ENVIRONMENT": "development"}
@@ -168,27 +310,37 @@ def main(seconds: int, users: int, workers: int, instructions: bool) -> None:
                 "JWT_ISSUER": "my-api",
                 "JWT_AUDIENCE": "my-api-api",
             }
+            workers = options.workers
             apps = {
                 "rendered service": (
-                    uvicorn(python, [f"{PACKAGE}.main:create_app", "--factory"], workers),
+                    serve(python, [f"{PACKAGE}.main:create_app", "--factory"], workers),
                     env,
                 ),
                 "minimal app": (
-                    uvicorn(python, ["minimal_app:app", "--app-dir", str(HERE)], workers),
+                    serve(python, ["minimal_app:app", "--app-dir", str(HERE)], workers),
                     minimal_env,
                 ),
             }
-            results, cpu, counted = {}, {}, {}
             reads = {"COMPARE_TOKEN": token}
-            for name, (command, app_env) in apps.items():
-                with serving(command, app_env, project, f"{BASE}/health/live") as pid:
-                    reads.setdefault("COMPARE_ITEM_ID", first_item_id(token))
-                    started = cpu_seconds(pid)
-                    results[name] = load(
-                        python, BASE, env | reads, users, seconds, work / name.replace(" ", "_")
-                    )
-                    cpu[name] = cpu_seconds(pid) - started
-            if instructions:
+            for round_number in range(options.rounds):
+                # The apps take turns going first: neither always meets a cold cache.
+                order = APPS if round_number % 2 == 0 else APPS[::-1]
+                for name in order:
+                    command, app_env = apps[name]
+                    with serving(command, app_env, project, f"{BASE}/health/live") as pid:
+                        reads.setdefault("COMPARE_ITEM_ID", first_item_id(token))
+                        runs = [(read, options.users) for read in READS]
+                        runs.append((f"{TAIL} at {options.tail_users}", options.tail_users))
+                        for label, users in runs:
+                            read = label.split(" at ")[0]
+                            prefix = work / f"{name}-{round_number}-{len(results[name])}"
+                            run = measure(
+                                python, keeper, pid, env | reads, read, users,
+                                options.seconds, prefix,
+                            )  # fmt: skip
+                            results[name].setdefault(label, []).append(run)
+                            print(f"round {round_number + 1}, {name}, {label}: {brief(run)}")
+            if options.instructions:
                 in_process = {
                     "rendered service": ([f"{PACKAGE}.main:create_app", "--factory"], env),
                     "minimal app": (["minimal_app:app"], minimal_env | {"PYTHONPATH": str(HERE)}),
@@ -199,12 +351,19 @@ def main(seconds: int, users: int, workers: int, instructions: bool) -> None:
                         python, target, app_env | reads, project, out
                     )
         finally:
-            if keeper.stdin is not None:
-                keeper.stdin.close()
-            keeper.wait(timeout=60)
-    report(results, cpu, users, seconds, workers)
+            keeper.close()
+    report(results, options)
     if counted:
         report_instructions(counted)
+
+
+def brief(run: Run) -> str:
+    return (
+        f"{run.requests_per_second:.0f} req/s, server {run.server_cpu_ms:.2f} ms, "
+        f"PostgreSQL {run.database_cpu_ms:.2f} ms, {run.statements_per_request:.2f} "
+        f"statements/request, {run.sessions_opened} sessions, p99 {run.p99_ms:.0f} ms"
+        + (f", {run.failures} FAILED" if run.failures else "")
+    )
 
 
 def report_instructions(counted: dict[str, dict[str, int]]) -> None:
@@ -218,36 +377,51 @@ def report_instructions(counted: dict[str, dict[str, int]]) -> None:
         )
 
 
-def report(
-    results: dict[str, dict[str, tuple[float, float, int, int]]],
-    cpu: dict[str, float],
-    users: int,
-    seconds: int,
-    workers: int,
-) -> None:
+def median(runs: list[Run], figure: str) -> float:
+    return statistics.median(float(getattr(run, figure)) for run in runs)
+
+
+def verdict(ratio: float, bound: float) -> str:
+    return f"{ratio:.2f}x (bound {bound}x: {'within' if ratio <= bound else 'OVER'})"
+
+
+def report(results: dict[str, dict[str, list[Run]]], options: Options) -> None:
     service, minimal = results["rendered service"], results["minimal app"]
-    print(f"{users} locust users, {seconds} s each, {workers} uvicorn workers, one database")
     print(
-        f"{'endpoint':<18}{'service req/s':>15}{'minimal req/s':>15}{'ratio':>8}"
-        f"{'service p95':>13}{'minimal p95':>13}{'ratio':>8}"
+        f"\nMedians of {options.rounds} rounds: {options.users} locust users, "
+        f"{options.seconds} s per read, {options.workers} {options.server} workers, "
+        "one database"
     )
-    for endpoint in sorted(service):
-        (s_rps, s_p95, s_err, _), (m_rps, m_p95, m_err, _) = service[endpoint], minimal[endpoint]
-        print(
-            f"{endpoint:<18}{s_rps:>15.0f}{m_rps:>15.0f}{s_rps / m_rps:>8.0%}"
-            f"{s_p95:>11.0f}ms{m_p95:>11.0f}ms{s_p95 / m_p95:>8.2f}"
-        )
-        if s_err or m_err:
-            print(f"  errors: service {s_err}, minimal {m_err}")
-    per_request = {
-        name: cpu[name] * 1000 / sum(row[3] for row in results[name].values()) for name in cpu
-    }
-    service_cpu, minimal_cpu = per_request["rendered service"], per_request["minimal app"]
-    print(
-        f"server CPU per request (both endpoints): service {service_cpu:.2f} ms, "
-        f"minimal {minimal_cpu:.2f} ms; the minimal app's is {minimal_cpu / service_cpu:.0%} "
-        "of the service's"
-    )
+    figures = [
+        ("req/s", "requests_per_second", "{:.0f}"),
+        ("server CPU ms/req", "server_cpu_ms", "{:.2f}"),
+        ("PostgreSQL CPU ms/req", "database_cpu_ms", "{:.2f}"),
+        ("statements/req", "statements_per_request", "{:.2f}"),
+        ("sessions opened", "sessions_opened", "{:.0f}"),
+        ("p95 ms", "p95_ms", "{:.0f}"),
+        ("p99 ms", "p99_ms", "{:.0f}"),
+    ]
+    print("| read | figure | rendered service | minimal app | ratio |\n|---|---|---:|---:|---:|")
+    for label in service:
+        for title, figure, shape in figures:
+            ours, theirs = median(service[label], figure), median(minimal[label], figure)
+            ratio = f"{ours / theirs:.2f}x" if theirs else "-"
+            print(
+                f"| {label} | {title} | {shape.format(ours)} | {shape.format(theirs)} | {ratio} |"
+            )
+    print()
+    for label in READS:
+        for title, figure in CPU_FIGURES:
+            ratio = median(service[label], figure) / median(minimal[label], figure)
+            print(f"{title} per request, {label}: {verdict(ratio, BOUNDS[title])}")
+    tail = f"{TAIL} at {options.tail_users}"
+    ratio = median(service[tail], "p99_ms") / median(minimal[tail], "p99_ms")
+    print(f"p99 at {options.tail_users} users, {TAIL}: {verdict(ratio, BOUNDS['p99'])}")
+    for name, runs in results.items():
+        print(f"\nStatements per request of {TAIL}, {name} (last round):")
+        for per_request, query in runs[READS[0]][-1].statements:
+            if per_request >= 0.01:
+                print(f"  {per_request:6.2f}  {' '.join(query.split())[:110]}")
 
 
 if __name__ == "__main__":
@@ -255,8 +429,13 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tail-users", type=int, default=64)
+    parser.add_argument(
+        "--server", choices=sorted(SERVERS), default="uvicorn", help="the ASGI server of both"
+    )
     parser.add_argument(
         "--instructions", action="store_true", help="also count instructions with callgrind"
     )
     arguments = parser.parse_args()
-    main(arguments.seconds, arguments.users, arguments.workers, arguments.instructions)
+    main(Options(**vars(arguments)))

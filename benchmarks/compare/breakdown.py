@@ -1,0 +1,209 @@
+"""Where an item read's server CPU goes, layer by layer: py-spy samples of one worker
+under load, each sample charged to the layer of its innermost recognised frame.
+
+    uv run python benchmarks/compare/breakdown.py [--seconds 15] [--users 10] [--rate 250]
+                                                  [--keep DIR]
+
+Renders the default answers and seeds their embedded database as compare.py does, then,
+for the rendered service and the minimal app in turn, serves `GET /api/v1/items/{id}`
+from one uvicorn worker (no supervisor: the sampled process is the one serving), loads
+it with locust while `py-spy record` samples that process (idle samples left out), and
+prints each layer's share of the samples and what it costs per request: its share of
+the worker's CPU time per request (read from /proc). The layers are `LAYERS`, matched
+on each frame's file path; a sample whose frames match none is `other`.
+
+py-spy (https://github.com/benfred/py-spy) reads the process's memory from outside it:
+the app runs unmodified between samples. Each sample pauses it briefly (native frames can
+only be read from a stopped process), so its CPU per request here reads higher than in
+compare.py; the shares are what this is for.
+"""
+
+import argparse
+import collections
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from compare import (
+    ACCOUNT,
+    BASE,
+    HERE,
+    PACKAGE,
+    cpu_seconds,
+    first_item_id,
+    load,
+    render,
+    serving,
+    start_keeper,
+    uvicorn,
+)
+
+# (layer, pattern on a frame's "function (file:line)"), tried in order from the innermost
+# frame outwards: the first frame that matches one names the sample's layer.
+LAYERS: list[tuple[str, re.Pattern[str]]] = [
+    (name, re.compile(pattern))
+    for name, pattern in [
+        ("logging", r"/logging/|observability/logging\.py"),
+        ("metrics", r"prometheus_client/|observability/metrics\.py"),
+        ("tracing", r"opentelemetry/|observability/tracing\.py"),
+        ("JWT and token checks", r"/jwt/|auth/security\.py|auth/dependencies\.py"),
+        ("accounts (revocation view)", r"users/revocation\.py|users/dependencies\.py"),
+        ("driver (asyncpg)", r"/asyncpg/|asyncpg\.protocol|asyncpg::"),
+        ("pool (checkout, ping, checkin)", r"sqlalchemy/pool/|db/engine\.py|db/rls\.py"),
+        ("SQLAlchemy core (compile, execute, rows)", r"sqlalchemy/(engine|sql|dialects)/"),
+        ("SQLAlchemy ORM and SQLModel", r"sqlalchemy/orm/|/sqlmodel/"),
+        ("greenlet bridge", r"sqlalchemy/util/_concurrency|/greenlet/|sqlalchemy/ext/asyncio/"),
+        ("validation and serialization (pydantic)", r"/pydantic|fastapi/_compat|encoders\.py|"
+         r"pydantic_core"),
+        ("dependency resolution", r"fastapi/dependencies/"),
+        ("routing and endpoint call", r"fastapi/routing\.py|starlette/routing\.py"),
+        ("middleware", r"starlette/middleware/|request_id\.py|web/guard\.py|web/head\.py|"
+         r"web/cors\.py|starlette/_exception_handler\.py"),
+        ("request and response objects", r"starlette/(requests|responses|datastructures)\.py"),
+        ("the service's own code", rf"/{PACKAGE}/"),
+        ("the minimal app's own code", r"minimal_app\.py"),
+        ("HTTP server (uvicorn, httptools)", r"/uvicorn/|httptools"),
+        ("event loop (asyncio, uvloop)", r"/asyncio/|uvloop"),
+        ("JSON encoding", r"/json/"),
+    ]
+]  # fmt: skip
+
+
+def layer_of(stack: str) -> str:
+    frames = stack.split(";")
+    for frame in reversed(frames):
+        for name, pattern in LAYERS:
+            if pattern.search(frame):
+                return name
+    return "other"
+
+
+def layers_of(raw: Path) -> collections.Counter[str]:
+    """Samples per layer, from py-spy's raw output (one "stack count" per line)."""
+    layers: collections.Counter[str] = collections.Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack:
+            layers[layer_of(stack)] += int(count)
+    return layers
+
+
+def py_spy(pid: int, seconds: int, rate: int, output: Path) -> subprocess.Popen[bytes]:
+    command = ["py-spy", "record", "--pid", str(pid), "--duration", str(seconds)]
+    command += ["--rate", str(rate), "--format", "raw", "--output", str(output)]
+    # --native: the frames of compiled extensions too (asyncpg's protocol, pydantic-core,
+    # httptools, uvloop), which would otherwise be charged to the Python frame calling them.
+    command += ["--native", "--full-filenames"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def profile_one(
+    python: Path,
+    project: Path,
+    command: list[str],
+    env: dict[str, str],
+    options: argparse.Namespace,
+    reads: dict[str, str],
+    work: Path,
+    name: str,
+) -> tuple[collections.Counter[str], float]:
+    """(samples per layer, worker CPU ms per request) of one app under load."""
+    with serving(command, env, project, f"{BASE}/health/live") as pid:
+        reads.setdefault("COMPARE_ITEM_ID", first_item_id(reads["COMPARE_TOKEN"]))
+        # A warm-up, so that connecting and first-call caches stay out of the samples.
+        load(python, env | reads, "GET /items/{id}", options.users, 3, work / f"{name}-warm")
+        output = work / f"{name}.py-spy.txt"
+        before = cpu_seconds(pid)
+        sampler = py_spy(pid, options.seconds, options.rate, output)
+        result = load(
+            python, env | reads, "GET /items/{id}", options.users, options.seconds,
+            work / name,
+        )  # fmt: skip
+        spent = cpu_seconds(pid) - before
+        if sampler.wait(timeout=120) != 0:
+            raise RuntimeError(f"py-spy could not sample {name} (run as root, or allow ptrace)")
+    if options.keep:
+        shutil.copy(output, options.keep / output.name)
+    return layers_of(output), spent * 1000 / result[4]
+
+
+def main(options: argparse.Namespace) -> None:
+    profiles: dict[str, tuple[collections.Counter[str], float]] = {}
+    with tempfile.TemporaryDirectory(prefix="breakdown-") as folder:
+        work = Path(folder)
+        project = render(work)
+        python = project / ".venv/bin/python"
+        env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+        env.pop("DATABASE_URL", None)
+        env |= {"DATA_DIR": str(work / "data"), "SECRET_KEY": secrets.token_urlsafe(48)}
+        env |= {"ENVIRONMENT": "production", "LOG_LEVEL": "WARNING"}
+        env |= {"PASSWORD_RESET_ENABLED": "false"}
+        keeper = start_keeper(python, project, env)
+        try:
+            urls = keeper.urls
+            env |= {"DATABASE_URL": urls["app"], "MIGRATION_DATABASE_URL": urls["migration"]}
+            mint = [str(python), "-m", PACKAGE, "token", "mint", "--email", ACCOUNT]
+            token = subprocess.run(
+                mint, cwd=project, env=env | {"ENVIRONMENT": "development"},
+                check=True, capture_output=True, text=True,
+            ).stdout.strip()  # fmt: skip
+            minimal_env = env | {
+                "DATABASE_URL": urls["app"].replace("+asyncpg", ""),
+                "JWT_ISSUER": "my-api",
+                "JWT_AUDIENCE": "my-api-api",
+            }
+            reads = {"COMPARE_TOKEN": token}
+            apps = {
+                "rendered service": (
+                    uvicorn(python, [f"{PACKAGE}.main:create_app", "--factory"], 1),
+                    env,
+                ),
+                "minimal app": (
+                    uvicorn(python, ["minimal_app:app", "--app-dir", str(HERE)], 1),
+                    minimal_env,
+                ),
+            }
+            for name, (command, app_env) in apps.items():
+                profiles[name] = profile_one(
+                    python, project, command, app_env, options, reads, work,
+                    name.replace(" ", "_"),
+                )  # fmt: skip
+        finally:
+            keeper.close()
+    report(profiles, options)
+
+
+def report(
+    profiles: dict[str, tuple[collections.Counter[str], float]], options: argparse.Namespace
+) -> None:
+    print(
+        f"GET /items/{{id}}, one uvicorn worker, {options.users} locust users, "
+        f"{options.seconds} s sampled by py-spy at {options.rate} Hz"
+    )
+    order = [name for name, _ in LAYERS] + ["other"]
+    names = list(profiles)
+    print("| layer | " + " | ".join(f"{name} (ms/req, share)" for name in names) + " |")
+    print("|---|" + "---:|" * len(names))
+    for layer in order:
+        cells = []
+        for name in names:
+            layers, per_request = profiles[name]
+            share = layers[layer] / max(1, sum(layers.values()))
+            cells.append(f"{share * per_request:.3f} ({share:.0%})" if layers[layer] else "-")
+        if any(cell != "-" for cell in cells):
+            print(f"| {layer} | " + " | ".join(cells) + " |")
+    totals = [f"{profiles[name][1]:.3f} (100%)" for name in names]
+    print("| **worker CPU per request** | " + " | ".join(totals) + " |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--users", type=int, default=10)
+    parser.add_argument("--rate", type=int, default=250)
+    parser.add_argument("--keep", type=Path, help="a folder to keep py-spy's raw samples in")
+    main(parser.parse_args())
