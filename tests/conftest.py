@@ -1,8 +1,13 @@
 """Fixtures shared by every meta-test."""
 
 import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.support import Variant
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,3 +30,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)
+
+
+@pytest.fixture(scope="session")
+def render_of(copie_session: Any) -> Callable[[Variant], Path]:
+    """Each variant rendered once per test process (a render takes seconds), for the
+    tests that only read it; a test that changes its render makes its own with `copie`."""
+    renders: dict[str, Path] = {}
+
+    def render(variant: Variant) -> Path:
+        if variant.name not in renders:
+            result = copie_session.copy(extra_answers=variant.answers)
+            assert result.exit_code == 0, repr(result.exception)
+            renders[variant.name] = Path(result.project_dir)
+        return renders[variant.name]
+
+    return render

@@ -43,21 +43,6 @@ def tool(name: str) -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def render_of(copie_session: Any) -> Callable[[Variant], Path]:
-    """Each variant rendered once for the whole module."""
-    renders: dict[str, Path] = {}
-
-    def render(variant: Variant) -> Path:
-        if variant.name not in renders:
-            result = copie_session.copy(extra_answers=variant.answers)
-            assert result.exit_code == 0, repr(result.exception)
-            renders[variant.name] = Path(result.project_dir)
-        return renders[variant.name]
-
-    return render
-
-
 def ids(variant: Variant) -> str:
     return variant.name
 

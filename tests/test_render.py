@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,11 @@ def files_of(project: Path) -> set[str]:
 
 
 @pytest.fixture(params=RENDER_VARIANTS, ids=lambda variant: variant.name)
-def rendered(request: pytest.FixtureRequest, copie: Any) -> tuple[Variant, Path]:
+def rendered(
+    request: pytest.FixtureRequest, render_of: Callable[[Variant], Path]
+) -> tuple[Variant, Path]:
     variant: Variant = request.param
-    return variant, render(copie, variant.answers)
+    return variant, render_of(variant)
 
 
 def test_no_template_syntax_is_left(rendered: tuple[Variant, Path]) -> None:
