@@ -553,7 +553,9 @@ def test_the_rendered_suite_passes_through_a_stock_pgbouncer(project: DeepProjec
         started = time.perf_counter()
         output = project.uv(
             "pytest", "-p", "no:cacheprovider", "--no-cov", f"--junit-xml={report}",
-            "-m", "not fuzz and not direct_connection",
+            # One process: run in parallel through PgBouncer, the suite failed some runs'
+            # setups with a DBAPIError not yet explained (issue 17's note).
+            "-n0", "-m", "not fuzz and not direct_connection",
             DATABASE_URL=bouncer.endpoint.url(), DB_TRANSACTION_POOLER="true",
         ).stdout  # fmt: skip
         elapsed = time.perf_counter() - started
