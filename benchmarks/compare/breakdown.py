@@ -22,22 +22,19 @@ import argparse
 import collections
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 from compare import (
-    ACCOUNT,
     BASE,
     HERE,
     PACKAGE,
     first_item_id,
     load,
-    render,
+    prepared,
     serving,
-    start_keeper,
     uvicorn,
 )
 
@@ -153,47 +150,26 @@ def profile_one(
 
 def main(options: argparse.Namespace) -> None:
     profiles: dict[str, tuple[collections.Counter[str], float, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="breakdown-") as folder:
-        work = Path(folder)
-        project = render(work)
-        python = project / ".venv/bin/python"
-        env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
-        env.pop("DATABASE_URL", None)
-        env |= {"DATA_DIR": str(work / "data"), "SECRET_KEY": secrets.token_urlsafe(48)}
-        env |= {"ENVIRONMENT": "production", "LOG_LEVEL": "WARNING"}
-        env |= {"PASSWORD_RESET_ENABLED": "false"}
-        keeper = start_keeper(python, project, env)
-        try:
-            urls = keeper.urls
-            env |= {"DATABASE_URL": urls["app"], "MIGRATION_DATABASE_URL": urls["migration"]}
-            mint = [str(python), "-m", PACKAGE, "token", "mint", "--email", ACCOUNT]
-            token = subprocess.run(
-                mint, cwd=project, env=env | {"ENVIRONMENT": "development"},
-                check=True, capture_output=True, text=True,
-            ).stdout.strip()  # fmt: skip
-            minimal_env = env | {
-                "DATABASE_URL": urls["app"].replace("+asyncpg", ""),
-                "JWT_ISSUER": "my-api",
-                "JWT_AUDIENCE": "my-api-api",
-            }
-            reads = {"COMPARE_TOKEN": token}
-            apps = {
-                "rendered service": (
-                    uvicorn(python, [f"{PACKAGE}.main:create_app", "--factory"], 1),
-                    env,
-                ),
-                "minimal app": (
-                    uvicorn(python, ["minimal_app:app", "--app-dir", str(HERE)], 1),
-                    minimal_env,
-                ),
-            }
-            for name, (command, app_env) in apps.items():
-                profiles[name] = profile_one(
-                    python, project, command, app_env, options, reads, work,
-                    name.replace(" ", "_"),
-                )  # fmt: skip
-        finally:
-            keeper.close()
+    with (
+        tempfile.TemporaryDirectory(prefix="breakdown-") as folder,
+        prepared(Path(folder)) as setup,
+    ):
+        python, reads = setup.python, {"COMPARE_TOKEN": setup.token}
+        apps = {
+            "rendered service": (
+                uvicorn(python, [f"{PACKAGE}.main:create_app", "--factory"], 1),
+                setup.env,
+            ),
+            "minimal app": (
+                uvicorn(python, ["minimal_app:app", "--app-dir", str(HERE)], 1),
+                setup.minimal_env,
+            ),
+        }
+        for name, (command, app_env) in apps.items():
+            profiles[name] = profile_one(
+                python, setup.project, command, app_env, options, reads, Path(folder),
+                name.replace(" ", "_"),
+            )  # fmt: skip
     report(profiles, options)
 
 

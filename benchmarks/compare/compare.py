@@ -282,76 +282,101 @@ def start_keeper(python: Path, project: Path, env: dict[str, str]) -> Keeper:
     return Keeper(subprocess.Popen(command, cwd=project, env=env, **pipes))  # type: ignore[call-overload]
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The rendered service, its seeded database and a token: what every run starts from."""
+
+    project: Path
+    python: Path
+    keeper: Keeper
+    # The service's environment; the minimal app's is the same, but for what it reads.
+    env: dict[str, str]
+    minimal_env: dict[str, str]
+    token: str
+
+
+@contextmanager
+def prepared(work: Path, server: str = "uvicorn") -> Iterator[Prepared]:
+    """Render the default answers into `work`, start keeper.py (the seeded embedded
+    database, until the block ends) and mint a token for the first seeded account."""
+    project = render(work, server)
+    python = project / ".venv/bin/python"
+    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    env.pop("DATABASE_URL", None)
+    env |= {"DATA_DIR": str(work / "data"), "SECRET_KEY": secrets.token_urlsafe(48)}
+    env |= {"ENVIRONMENT": "production", "LOG_LEVEL": "WARNING"}
+    # No SMTP server here: production refuses to start while password reset needs one.
+    env |= {"PASSWORD_RESET_ENABLED": "false"}
+    keeper = start_keeper(python, project, env)
+    try:
+        urls = keeper.urls
+        env |= {"DATABASE_URL": urls["app"], "MIGRATION_DATABASE_URL": urls["migration"]}
+        mint = [str(python), "-m", PACKAGE, "token", "mint", "--email", ACCOUNT]
+        development = env | {"ENVIRONMENT": "development"}
+        token = subprocess.run(
+            mint, cwd=project, env=development, check=True, capture_output=True, text=True
+        ).stdout.strip()
+        minimal_env = env | {
+            "DATABASE_URL": urls["app"].replace("+asyncpg", ""),
+            "JWT_ISSUER": "my-api",
+            "JWT_AUDIENCE": "my-api-api",
+        }
+        yield Prepared(project, python, keeper, env, minimal_env, token)
+    finally:
+        keeper.close()
+
+
 def main(options: Options) -> None:
     results: dict[str, dict[str, list[Run]]] = {app: {} for app in APPS}
     counted: dict[str, dict[str, int]] = {}
-    with tempfile.TemporaryDirectory(prefix="compare-") as folder:
-        work = Path(folder)
-        project = render(work, options.server)
-        python = project / ".venv/bin/python"
-        env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
-        env.pop("DATABASE_URL", None)
-        env |= {"DATA_DIR": str(work / "data"), "SECRET_KEY": secrets.token_urlsafe(48)}
-        env |= {"ENVIRONMENT": "production", "LOG_LEVEL": "WARNING"}
-        # No SMTP server here: production refuses to start while password reset needs one.
-        env |= {"PASSWORD_RESET_ENABLED": "false"}
-        keeper = start_keeper(python, project, env)
-        serve = SERVERS[options.server]
-        try:
-            urls = keeper.urls
-            env |= {"DATABASE_URL": urls["app"], "MIGRATION_DATABASE_URL": urls["migration"]}
-            mint = [str(python), "-m", PACKAGE, "token", "mint", "--email", ACCOUNT]
-            development = env | {"ENVIRONMENT": "development"}
-            token = subprocess.run(
-                mint, cwd=project, env=development, check=True, capture_output=True, text=True
-            ).stdout.strip()
-            minimal_env = env | {
-                "DATABASE_URL": urls["app"].replace("+asyncpg", ""),
-                "JWT_ISSUER": "my-api",
-                "JWT_AUDIENCE": "my-api-api",
-            }
-            workers = options.workers
-            apps = {
-                "rendered service": (
-                    serve(python, [f"{PACKAGE}.main:create_app", "--factory"], workers),
-                    env,
-                ),
+    with (
+        tempfile.TemporaryDirectory(prefix="compare-") as folder,
+        prepared(Path(folder), options.server) as setup,
+    ):
+        work, python, project, env = Path(folder), setup.python, setup.project, setup.env
+        serve, workers = SERVERS[options.server], options.workers
+        apps = {
+            "rendered service": (
+                serve(python, [f"{PACKAGE}.main:create_app", "--factory"], workers),
+                env,
+            ),
+            "minimal app": (
+                serve(python, ["minimal_app:app", "--app-dir", str(HERE)], workers),
+                setup.minimal_env,
+            ),
+        }
+        reads = {"COMPARE_TOKEN": setup.token}
+        for round_number in range(options.rounds):
+            # The apps take turns going first: neither always meets a cold cache.
+            order = APPS if round_number % 2 == 0 else APPS[::-1]
+            for name in order:
+                command, app_env = apps[name]
+                with serving(command, app_env, project, f"{BASE}/health/live") as pid:
+                    reads.setdefault("COMPARE_ITEM_ID", first_item_id(setup.token))
+                    runs = [(read, options.users) for read in READS]
+                    runs.append((f"{TAIL} at {options.tail_users}", options.tail_users))
+                    for label, users in runs:
+                        read = label.split(" at ")[0]
+                        prefix = work / f"{name}-{round_number}-{len(results[name])}"
+                        run = measure(
+                            python, setup.keeper, pid, env | reads, read, users,
+                            options.seconds, prefix,
+                        )  # fmt: skip
+                        results[name].setdefault(label, []).append(run)
+                        print(f"round {round_number + 1}, {name}, {label}: {brief(run)}")
+        if options.instructions:
+            in_process = {
+                "rendered service": ([f"{PACKAGE}.main:create_app", "--factory"], env),
                 "minimal app": (
-                    serve(python, ["minimal_app:app", "--app-dir", str(HERE)], workers),
-                    minimal_env,
+                    ["minimal_app:app"],
+                    setup.minimal_env | {"PYTHONPATH": str(HERE)},
                 ),
             }
-            reads = {"COMPARE_TOKEN": token}
-            for round_number in range(options.rounds):
-                # The apps take turns going first: neither always meets a cold cache.
-                order = APPS if round_number % 2 == 0 else APPS[::-1]
-                for name in order:
-                    command, app_env = apps[name]
-                    with serving(command, app_env, project, f"{BASE}/health/live") as pid:
-                        reads.setdefault("COMPARE_ITEM_ID", first_item_id(token))
-                        runs = [(read, options.users) for read in READS]
-                        runs.append((f"{TAIL} at {options.tail_users}", options.tail_users))
-                        for label, users in runs:
-                            read = label.split(" at ")[0]
-                            prefix = work / f"{name}-{round_number}-{len(results[name])}"
-                            run = measure(
-                                python, keeper, pid, env | reads, read, users,
-                                options.seconds, prefix,
-                            )  # fmt: skip
-                            results[name].setdefault(label, []).append(run)
-                            print(f"round {round_number + 1}, {name}, {label}: {brief(run)}")
-            if options.instructions:
-                in_process = {
-                    "rendered service": ([f"{PACKAGE}.main:create_app", "--factory"], env),
-                    "minimal app": (["minimal_app:app"], minimal_env | {"PYTHONPATH": str(HERE)}),
-                }
-                for name, (target, app_env) in in_process.items():
-                    out = work / f"callgrind.{name.replace(' ', '_')}"
-                    counted[name] = instructions_per_request(
-                        python, target, app_env | reads, project, out
-                    )
-        finally:
-            keeper.close()
+            for name, (target, app_env) in in_process.items():
+                out = work / f"callgrind.{name.replace(' ', '_')}"
+                counted[name] = instructions_per_request(
+                    python, target, app_env | reads, project, out
+                )
     report(results, options)
     if counted:
         report_instructions(counted)
