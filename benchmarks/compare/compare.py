@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypedDict
 
 from copier import run_copy
 
@@ -122,6 +122,14 @@ class Run:
     statements: tuple[tuple[float, str], ...]
 
 
+class Stats(TypedDict, total=False):
+    """keeper.py's answer to `stats` (`reset` answers with none of these)."""
+
+    statements: list[tuple[int, str]]
+    sessions: int
+    transactions: int
+
+
 class Keeper:
     """The database keeper (keeper.py): its URLs, its postmaster, its counts."""
 
@@ -132,10 +140,10 @@ class Keeper:
         self.urls = {"app": started["app"], "migration": started["migration"]}
         self.postmaster = int(started["postmaster"])
 
-    def ask(self, command: str) -> dict[str, object]:
+    def ask(self, command: str) -> Stats:
         self._in.write(command + "\n")
         self._in.flush()
-        answer: dict[str, object] = json.loads(self._out.readline())
+        answer: Stats = json.loads(self._out.readline())
         return answer
 
     def close(self, stream: IO[str] | None = None) -> None:
@@ -174,7 +182,7 @@ def measured_run(
     server_cpu = cpu_seconds(server_pid) - before[0]
     database_cpu = cpu_seconds(keeper.postmaster) - before[1]
     stats = keeper.ask("stats")
-    statements = [(int(calls), str(query)) for calls, query in stats["statements"]]  # type: ignore[attr-defined]
+    statements = [(int(calls), str(query)) for calls, query in stats["statements"]]
     # The keeper's own statistics query is one of them.
     counted = [(calls, query) for calls, query in statements if "pg_stat_statements" not in query]
     return Run(
@@ -185,7 +193,7 @@ def measured_run(
         server_cpu_ms=server_cpu * 1000 / requests,
         database_cpu_ms=database_cpu * 1000 / requests,
         statements_per_request=sum(calls for calls, _ in counted) / requests,
-        sessions_opened=int(stats["sessions"]),  # type: ignore[call-overload]
+        sessions_opened=stats["sessions"],
         statements=tuple((calls / requests, query) for calls, query in counted),
     )
 
@@ -278,8 +286,10 @@ class Options:
 
 def start_keeper(python: Path, project: Path, env: dict[str, str]) -> Keeper:
     command = [str(python), str(HERE / "keeper.py"), PACKAGE]
-    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
-    return Keeper(subprocess.Popen(command, cwd=project, env=env, **pipes))  # type: ignore[call-overload]
+    pipe = subprocess.PIPE
+    return Keeper(
+        subprocess.Popen(command, cwd=project, env=env, stdin=pipe, stdout=pipe, text=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -430,9 +440,9 @@ def report(results: dict[str, dict[str, list[Run]]], options: Options) -> None:
     for label in service:
         for title, figure, shape in figures:
             ours, theirs = median(service[label], figure), median(minimal[label], figure)
-            ratio = f"{ours / theirs:.2f}x" if theirs else "-"
+            shown = f"{ours / theirs:.2f}x" if theirs else "-"
             print(
-                f"| {label} | {title} | {shape.format(ours)} | {shape.format(theirs)} | {ratio} |"
+                f"| {label} | {title} | {shape.format(ours)} | {shape.format(theirs)} | {shown} |"
             )
     print()
     for label in READS:
