@@ -59,10 +59,15 @@ SELECT pg_stat_statements_reset();
 SELECT pg_stat_reset();
 """
 
-for line in sys.stdin:
-    if line.strip() == "reset":
-        server.psql(RESET)
-        print("{}", flush=True)
-    elif line.strip() == "stats":
-        lines = [row for row in server.psql(STATS).splitlines() if row.startswith("{")]
-        print(lines[-1], flush=True)
+try:
+    for line in sys.stdin:
+        if line.strip() == "reset":
+            server.psql(RESET)
+            print("{}", flush=True)
+        elif line.strip() == "stats":
+            lines = [row for row in server.psql(STATS).splitlines() if row.startswith("{")]
+            print(lines[-1], flush=True)
+finally:
+    # Restarted by pg_ctl above, the server is no longer one the package's own cleanup
+    # stops (a run left it running): stopped here.
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=server.pgdata, user=server.system_user)
