@@ -14,7 +14,7 @@ from .accounts.auth_routes import router as auth_router
 from .accounts.errors import OAuth2Error
 from .accounts.pages import router as account_pages
 from .accounts.user_routes import router as users_router
-from .db.engine import create_engine, database_urls, listen_channel
+from .db.engine import concurrent_logins, create_engine, database_urls, listen_channel
 from .db.session import create_sessionmaker
 from .feature_errors import FEATURE_ERRORS, oauth2_error_response
 from .health.routes import router as health_router
@@ -103,10 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.tracer_provider = tracer_provider
-    # Logins check passwords slowly by design: a burst of them (an attack, or a crowd
-    # after an outage) may hold at most a quarter of the pool, and the rest of it keeps
-    # serving (measured with bench's failed-logins phase).
-    app.state.login_gate = asyncio.Semaphore(max(1, settings.db_pool_size // 4))
+    app.state.login_gate = asyncio.Semaphore(concurrent_logins(settings))
     # Added innermost first. The request id wraps everything, so even a preflight carries
     # it; CORS wraps the middlewares that answer by themselves (the guard's 413), so that
     # a browser can read their answers too.
