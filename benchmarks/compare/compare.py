@@ -1,17 +1,18 @@
 """The rendered service against a minimal Starlette + asyncpg app: framework overhead.
 
-    uv run python benchmarks/compare/compare.py [--seconds 20] [--users 20] [--workers 2]
-                                                [--rounds 3] [--tail-users 64]
+    uv run python benchmarks/compare/compare.py [--seconds 20] [--warmup 5] [--users 20]
+                                                [--workers 2] [--rounds 3] [--tail-users 64]
                                                 [--server uvicorn|granian]
                                                 [--instructions]
 
 Renders the default answers, seeds its embedded database (1,000 accounts with 100 items
 each, `pg_stat_statements` loaded: keeper.py), then, in each round, loads each app's
 `GET /api/v1/items/{id}` and `GET /api/v1/items` in turn with the same locust users,
-token, workers and database, then the item read again at --tail-users users. The apps
-take turns going first from one round to the next. It prints the median over the rounds
-of each figure, and the service's ratios to the minimal app against the bounds of
-issue 17:
+token, workers and database, then the item read again at --tail-users users. Each read
+is measured after --warmup seconds of the same load, which open the connections it needs
+(steady state, not start-up, decides the figures). The apps take turns going first from
+one round to the next. It prints the median over the rounds of each figure, and the
+service's ratios to the minimal app against the bounds of issue 17:
 
 - server CPU per request (read from /proc: the server and its workers, Linux only),
   which the load generator sharing the machine does not skew: at most 1.3x;
@@ -207,7 +208,13 @@ def measure(
     users: int,
     seconds: int,
     prefix: Path,
+    warmup_seconds: int = 0,
 ) -> Run:
+    if warmup_seconds:
+        # The same load, not counted: it opens the connections the load needs (each a
+        # PostgreSQL backend started, and its first statements parsed), a cost of
+        # starting up that would otherwise land in the first second's tail.
+        load(python, env, read, users, warmup_seconds, prefix.with_name(prefix.name + "-warmup"))
     keeper.ask("reset")
     before = (cpu_seconds(server_pid), cpu_seconds(keeper.postmaster))
     load_run = load(python, env, read, users, seconds, prefix)
@@ -276,6 +283,7 @@ def instructions_per_request(
 @dataclass(frozen=True)
 class Options:
     seconds: int
+    warmup: int
     users: int
     workers: int
     rounds: int
@@ -370,7 +378,7 @@ def main(options: Options) -> None:
                         prefix = work / f"{name}-{round_number}-{len(results[name])}"
                         run = measure(
                             python, setup.keeper, pid, env | reads, read, users,
-                            options.seconds, prefix,
+                            options.seconds, prefix, options.warmup,
                         )  # fmt: skip
                         results[name].setdefault(label, []).append(run)
                         print(f"round {round_number + 1}, {name}, {label}: {brief(run)}")
@@ -424,8 +432,8 @@ def report(results: dict[str, dict[str, list[Run]]], options: Options) -> None:
     service, minimal = results["rendered service"], results["minimal app"]
     print(
         f"\nMedians of {options.rounds} rounds: {options.users} locust users, "
-        f"{options.seconds} s per read, {options.workers} {options.server} workers, "
-        "one database"
+        f"{options.seconds} s per read after {options.warmup} s of warm-up, "
+        f"{options.workers} {options.server} workers, one database"
     )
     figures = [
         ("req/s", "requests_per_second", "{:.0f}"),
@@ -462,6 +470,9 @@ def report(results: dict[str, dict[str, list[Run]]], options: Options) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument(
+        "--warmup", type=int, default=5, help="seconds of load before each read, not counted"
+    )
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
