@@ -22,29 +22,53 @@ from contextlib import suppress
 
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from sqlalchemy.util import await_
-from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
+from sqlalchemy.util.queue import Empty, Full, QueueCommon
 
 
-class HandoffQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
+class HandoffQueue(QueueCommon[ConnectionPoolEntry]):
     """Idle connections, and the requests waiting for one, first come first served.
 
     A connection put back while a request waits goes straight to the longest waiter, so
-    none sits in the queue for a newcomer to take: an idle connection exists only while
-    nobody waits. Raises `Empty` when `get` waits longer than its timeout (seconds), which
-    the pool turns into its TimeoutError (a 503, web/errors.py).
+    none sits idle for a newcomer to take: an idle connection exists only while nobody
+    waits. `put` raises `Full` past `maxsize` idle connections (the pool then closes the
+    connection: it was an overflow one); `get` raises `Empty` when there is none and it
+    may not wait, or when it waited longer than its timeout (seconds), which the pool
+    turns into its TimeoutError (a 503, web/errors.py).
     """
 
     def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
-        super().__init__(maxsize, use_lifo)
+        self.maxsize = maxsize
+        self.use_lifo = use_lifo
+        self._idle: deque[ConnectionPoolEntry] = deque()
         self._waiters: deque[asyncio.Future[ConnectionPoolEntry]] = deque()
 
+    def empty(self) -> bool:
+        return not self._idle
+
+    def full(self) -> bool:
+        return 0 < self.maxsize <= len(self._idle)
+
+    def qsize(self) -> int:
+        return len(self._idle)
+
+    def put(
+        self, item: ConnectionPoolEntry, block: bool = True, timeout: float | None = None
+    ) -> None:
+        # The pool never waits to return a connection: it closes the one that finds
+        # the queue full.
+        self.put_nowait(item)
+
     def put_nowait(self, item: ConnectionPoolEntry) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():  # a waiter that timed out or was cancelled is skipped
-                waiter.set_result(item)
-                return
-        super().put_nowait(item)
+        if self._handed_to_a_waiter(item):
+            return
+        if self.full():
+            raise Full
+        self._idle.append(item)
+
+    def get_nowait(self) -> ConnectionPoolEntry:
+        if not self._idle:
+            raise Empty
+        return self._idle.pop() if self.use_lifo else self._idle.popleft()
 
     def get(self, block: bool = True, timeout: float | None = None) -> ConnectionPoolEntry:
         try:
@@ -57,20 +81,37 @@ class HandoffQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
         try:
             return await_(asyncio.wait_for(waiter, timeout))
         except BaseException as error:
-            if waiter.done() and not waiter.cancelled():
-                # Handed a connection just as its wait ended (the timeout, or the request
-                # was cancelled): it goes to the next in line, not out of the pool.
-                self.put_nowait(waiter.result())
-            else:
-                with suppress(ValueError):
-                    self._waiters.remove(waiter)
+            self._leave_the_line(waiter)
             if isinstance(error, TimeoutError):
                 raise Empty from error
             raise
 
+    def _handed_to_a_waiter(self, item: ConnectionPoolEntry) -> bool:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():  # one that timed out or was cancelled is skipped
+                waiter.set_result(item)
+                return True
+        return False
+
+    def _leave_the_line(self, waiter: asyncio.Future[ConnectionPoolEntry]) -> None:
+        """After a wait that ended in an error (its timeout, or its request cancelled)."""
+        if waiter.done() and not waiter.cancelled():
+            # Handed a connection just as the wait ended: it goes to the next in line,
+            # or back among the idle ones, even past maxsize (another connection may
+            # have been returned meanwhile). Raising Full here would lose it; one idle
+            # too many is closed at a later return, as any overflow connection is.
+            item = waiter.result()
+            if not self._handed_to_a_waiter(item):
+                self._idle.append(item)
+        else:
+            with suppress(ValueError):  # not there when a return skipped it already
+                self._waiters.remove(waiter)
+
 
 class FairQueuePool(AsyncAdaptedQueuePool):
     """`AsyncAdaptedQueuePool` on a `HandoffQueue`: the same settings (`pool_size`,
-    `max_overflow`, `pool_timeout`), connections handed out in the order asked for."""
+    `max_overflow`, `pool_timeout`, `pool_use_lifo`), connections handed out in the order
+    asked for."""
 
     _queue_class = HandoffQueue
