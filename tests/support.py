@@ -23,7 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # A rendered project's own pytest resets its `pytest-of-<user>` folder to mode 0700. Were
 # that the folder this pytest renders into, it would lock the embedded server's system
 # user (as root) out of the binaries in the render's .venv: the two get separate roots.
-RENDERED_PYTEST_TEMPROOT = Path(tempfile.gettempdir()) / "copier-fastapi-rendered-pytest"
+# One per process of this pytest, too: a rendered suite starting in another worker reset
+# the shared folder while an embedded server of this one was starting (CI: pg_hba.conf,
+# Permission denied).
+RENDERED_PYTEST_TEMPROOT = (
+    Path(tempfile.gettempdir()) / f"copier-fastapi-rendered-pytest-{os.getpid()}"
+)
 
 
 def load_questions() -> dict[str, dict[str, Any]]:
