@@ -3,7 +3,7 @@
     uv run python benchmarks/compare/compare.py [--seconds 20] [--warmup 5] [--users 20]
                                                 [--workers 2] [--rounds 3] [--tail-users 64]
                                                 [--server uvicorn|granian]
-                                                [--instructions]
+                                                [--floor] [--instructions]
 
 Renders the default answers, seeds its embedded database (1,000 accounts with 100 items
 each, `pg_stat_statements` loaded: keeper.py), then, in each round, loads each app's
@@ -26,6 +26,10 @@ connections: churn). With --instructions it also calls each app in-process under
 valgrind's callgrind (`in_process.py`) and prints the CPU instructions per request: a
 count that is the same on every run, for telling a change's effect from the noise of a
 busy machine.
+
+With --floor, a third app takes its turn in each round: floor_app.py, the same two reads
+on FastAPI's dependencies and SQLAlchemy's `AsyncSession` and nothing else. Its ratios to
+the minimal app are what any service on that stack pays at least, whatever it leaves out.
 """
 
 import argparse
@@ -57,7 +61,8 @@ REQUESTS = 100  # per read, under callgrind (about 50 times slower than native)
 BASE = f"http://127.0.0.1:{PORT}"
 READS = ("GET /items/{id}", "GET /items")
 TAIL = "GET /items/{id}"
-APPS = ("rendered service", "minimal app")
+SERVICE, MINIMAL, FLOOR = "rendered service", "minimal app", "stack floor"
+APPS = (SERVICE, MINIMAL)
 # Issue 17's bounds: the service's figure over the minimal app's.
 BOUNDS = {"server CPU": 1.3, "PostgreSQL CPU": 1.2, "p99": 2.0}
 CPU_FIGURES = (("server CPU", "server_cpu_ms"), ("PostgreSQL CPU", "database_cpu_ms"))
@@ -163,7 +168,10 @@ def load(
     env = env | {"COMPARE_STATS_CSV": str(stats_csv), "COMPARE_READ": read}
     subprocess.run(command, env=env, check=True, timeout=seconds + 120)
     with stats_csv.open() as stats:
-        row = next(row for row in csv.DictReader(stats) if row["Name"] == read)
+        row = next((row for row in csv.DictReader(stats) if row["Name"] == read), None)
+    if row is None:
+        # locust spawns its users over the first second: a run that short may send none.
+        raise SystemExit(f"locust sent no {read} in {seconds} s: give the run (or warm-up) more")
     return (
         float(row["Requests/s"]),
         float(row["95%"]),
@@ -289,6 +297,7 @@ class Options:
     rounds: int
     tail_users: int
     server: str
+    floor: bool
     instructions: bool
 
 
@@ -344,8 +353,16 @@ def prepared(work: Path, server: str = "uvicorn") -> Iterator[Prepared]:
         keeper.close()
 
 
+def turns(names: list[str], round_number: int) -> list[str]:
+    """The apps in this round's order: each goes first in turn, so none always meets a
+    cold cache."""
+    shift = round_number % len(names)
+    return names[shift:] + names[:shift]
+
+
 def main(options: Options) -> None:
-    results: dict[str, dict[str, list[Run]]] = {app: {} for app in APPS}
+    names = [*APPS, FLOOR] if options.floor else list(APPS)
+    results: dict[str, dict[str, list[Run]]] = {app: {} for app in names}
     counted: dict[str, dict[str, int]] = {}
     with (
         tempfile.TemporaryDirectory(prefix="compare-") as folder,
@@ -354,20 +371,19 @@ def main(options: Options) -> None:
         work, python, project, env = Path(folder), setup.python, setup.project, setup.env
         serve, workers = SERVERS[options.server], options.workers
         apps = {
-            "rendered service": (
-                serve(python, [f"{PACKAGE}.main:create_app", "--factory"], workers),
-                env,
-            ),
-            "minimal app": (
+            SERVICE: (serve(python, [f"{PACKAGE}.main:create_app", "--factory"], workers), env),
+            MINIMAL: (
                 serve(python, ["minimal_app:app", "--app-dir", str(HERE)], workers),
+                setup.minimal_env,
+            ),
+            FLOOR: (
+                serve(python, ["floor_app:app", "--app-dir", str(HERE)], workers),
                 setup.minimal_env,
             ),
         }
         reads = {"COMPARE_TOKEN": setup.token}
         for round_number in range(options.rounds):
-            # The apps take turns going first: neither always meets a cold cache.
-            order = APPS if round_number % 2 == 0 else APPS[::-1]
-            for name in order:
+            for name in turns(names, round_number):
                 command, app_env = apps[name]
                 with serving(command, app_env, project, f"{BASE}/health/live") as pid:
                     reads.setdefault("COMPARE_ITEM_ID", first_item_id(setup.token))
@@ -383,14 +399,14 @@ def main(options: Options) -> None:
                         results[name].setdefault(label, []).append(run)
                         print(f"round {round_number + 1}, {name}, {label}: {brief(run)}")
         if options.instructions:
+            beside = setup.minimal_env | {"PYTHONPATH": str(HERE)}
             in_process = {
-                "rendered service": ([f"{PACKAGE}.main:create_app", "--factory"], env),
-                "minimal app": (
-                    ["minimal_app:app"],
-                    setup.minimal_env | {"PYTHONPATH": str(HERE)},
-                ),
+                SERVICE: ([f"{PACKAGE}.main:create_app", "--factory"], env),
+                MINIMAL: (["minimal_app:app"], beside),
+                FLOOR: (["floor_app:app"], beside),
             }
-            for name, (target, app_env) in in_process.items():
+            for name in names:
+                target, app_env = in_process[name]
                 out = work / f"callgrind.{name.replace(' ', '_')}"
                 counted[name] = instructions_per_request(
                     python, target, app_env | reads, project, out
@@ -410,26 +426,31 @@ def brief(run: Run) -> str:
 
 
 def report_instructions(counted: dict[str, dict[str, int]]) -> None:
-    service, minimal = counted["rendered service"], counted["minimal app"]
+    minimal = counted[MINIMAL]
     print(f"CPU instructions per request, in-process (callgrind, {REQUESTS} requests each):")
-    for endpoint in sorted(service):
-        print(
-            f"{endpoint:<18}service {service[endpoint] / 1e6:.2f} M, "
-            f"minimal {minimal[endpoint] / 1e6:.2f} M: the minimal app's is "
-            f"{minimal[endpoint] / service[endpoint]:.0%} of the service's"
+    for endpoint in sorted(minimal):
+        figures = ", ".join(
+            f"{name} {counts[endpoint] / 1e6:.2f} M ({counts[endpoint] / minimal[endpoint]:.2f}x)"
+            for name, counts in counted.items()
         )
+        print(f"{endpoint:<18}{figures}")
 
 
 def median(runs: list[Run], figure: str) -> float:
     return statistics.median(float(getattr(run, figure)) for run in runs)
 
 
-def verdict(ratio: float, bound: float) -> str:
-    return f"{ratio:.2f}x (bound {bound}x: {'within' if ratio <= bound else 'OVER'})"
+def ratio(figure: float, minimal: float) -> str:
+    return f"{figure / minimal:.2f}x" if minimal else "-"
+
+
+def verdict(times: float, bound: float) -> str:
+    return f"{times:.2f}x (bound {bound}x: {'within' if times <= bound else 'OVER'})"
 
 
 def report(results: dict[str, dict[str, list[Run]]], options: Options) -> None:
-    service, minimal = results["rendered service"], results["minimal app"]
+    service, minimal = results[SERVICE], results[MINIMAL]
+    floor = results.get(FLOOR)
     print(
         f"\nMedians of {options.rounds} rounds: {options.users} locust users, "
         f"{options.seconds} s per read after {options.warmup} s of warm-up, "
@@ -444,22 +465,30 @@ def report(results: dict[str, dict[str, list[Run]]], options: Options) -> None:
         ("p95 ms", "p95_ms", "{:.0f}"),
         ("p99 ms", "p99_ms", "{:.0f}"),
     ]
-    print("| read | figure | rendered service | minimal app | ratio |\n|---|---|---:|---:|---:|")
+    head = f"| read | figure | {SERVICE} | {MINIMAL} | ratio |"
+    rule = "|---|---|---:|---:|---:|"
+    if floor is not None:
+        head, rule = head + f" {FLOOR} | its ratio |", rule + "---:|---:|"
+    print(f"{head}\n{rule}")
     for label in service:
         for title, figure, shape in figures:
-            ours, theirs = median(service[label], figure), median(minimal[label], figure)
-            shown = f"{ours / theirs:.2f}x" if theirs else "-"
-            print(
-                f"| {label} | {title} | {shape.format(ours)} | {shape.format(theirs)} | {shown} |"
-            )
+            theirs, ours = median(minimal[label], figure), median(service[label], figure)
+            row = [label, title, shape.format(ours), shape.format(theirs), ratio(ours, theirs)]
+            if floor is not None:
+                least = median(floor[label], figure)
+                row += [shape.format(least), ratio(least, theirs)]
+            print(f"| {' | '.join(row)} |")
     print()
-    for label in READS:
-        for title, figure in CPU_FIGURES:
-            ratio = median(service[label], figure) / median(minimal[label], figure)
-            print(f"{title} per request, {label}: {verdict(ratio, BOUNDS[title])}")
     tail = f"{TAIL} at {options.tail_users}"
-    ratio = median(service[tail], "p99_ms") / median(minimal[tail], "p99_ms")
-    print(f"p99 at {options.tail_users} users, {TAIL}: {verdict(ratio, BOUNDS['p99'])}")
+    for name, runs in results.items():
+        if name == MINIMAL:
+            continue
+        for label in READS:
+            for title, figure in CPU_FIGURES:
+                times = median(runs[label], figure) / median(minimal[label], figure)
+                print(f"{name}: {title} per request, {label}: {verdict(times, BOUNDS[title])}")
+        times = median(runs[tail], "p99_ms") / median(minimal[tail], "p99_ms")
+        print(f"{name}: p99 at {options.tail_users} users, {TAIL}: {verdict(times, BOUNDS['p99'])}")
     for name, runs in results.items():
         print(f"\nStatements per request of {TAIL}, {name} (last round):")
         for per_request, query in runs[READS[0]][-1].statements:
@@ -479,6 +508,9 @@ if __name__ == "__main__":
     parser.add_argument("--tail-users", type=int, default=64)
     parser.add_argument(
         "--server", choices=sorted(SERVERS), default="uvicorn", help="the ASGI server of both"
+    )
+    parser.add_argument(
+        "--floor", action="store_true", help="also measure floor_app.py (FastAPI + SQLAlchemy)"
     )
     parser.add_argument(
         "--instructions", action="store_true", help="also count instructions with callgrind"
