@@ -28,8 +28,8 @@ count that is the same on every run, for telling a change's effect from the nois
 busy machine.
 
 With --floor, a third app takes its turn in each round: floor_app.py, the same two reads
-on FastAPI's dependencies and SQLAlchemy's `AsyncSession` and nothing else. Its ratios to
-the minimal app are what any service on that stack pays at least, whatever it leaves out.
+written plainly on FastAPI's dependencies and SQLAlchemy's `AsyncSession`, with nothing
+else. Its ratios to the minimal app are the stack's share of the gap.
 """
 
 import argparse
@@ -170,7 +170,6 @@ def load(
     with stats_csv.open() as stats:
         row = next((row for row in csv.DictReader(stats) if row["Name"] == read), None)
     if row is None:
-        # locust spawns its users over the first second: a run that short may send none.
         raise SystemExit(f"locust sent no {read} in {seconds} s: give the run (or warm-up) more")
     return (
         float(row["Requests/s"]),
@@ -496,18 +495,35 @@ def report(results: dict[str, dict[str, list[Run]]], options: Options) -> None:
                 print(f"  {per_request:6.2f}  {' '.join(query.split())[:110]}")
 
 
+def load_seconds(text: str) -> int:
+    """A load run's length in seconds: locust spawns its users over the first second, and
+    a 1-second run may report no request at all."""
+    seconds = int(text)
+    if seconds < 2:
+        raise argparse.ArgumentTypeError("at least 2 seconds")
+    return seconds
+
+
+def warmup_seconds(text: str) -> int:
+    """A warm-up's length in seconds: 0 for none, else as `load_seconds`."""
+    return 0 if int(text) == 0 else load_seconds(text)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--seconds", type=load_seconds, default=20)
     parser.add_argument(
-        "--warmup", type=int, default=5, help="seconds of load before each read, not counted"
+        "--warmup",
+        type=load_seconds,
+        default=5,
+        help="seconds of load before each read, not counted",
     )
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tail-users", type=int, default=64)
     parser.add_argument(
-        "--server", choices=sorted(SERVERS), default="uvicorn", help="the ASGI server of both"
+        "--server", choices=sorted(SERVERS), default="uvicorn", help="the ASGI server of every app"
     )
     parser.add_argument(
         "--floor", action="store_true", help="also measure floor_app.py (FastAPI + SQLAlchemy)"

@@ -8,8 +8,9 @@ Run by benchmarks/compare.py with the rendered service's own environment.
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import jwt
@@ -25,7 +26,9 @@ SET_CONTEXT = "SELECT set_config('app.user_id', $1, true), set_config('app.scope
 COLUMNS = "id, title, description, owner_id, created_at, updated_at"
 
 
-def row_json(row: asyncpg.Record) -> dict[str, object]:
+def row_json(row: Mapping[str, Any]) -> dict[str, object]:
+    """An item as JSON's types; `row` is an asyncpg record (or, in floor_app.py, a
+    SQLAlchemy row mapping)."""
     return {
         "id": str(row["id"]),
         "title": row["title"],
