@@ -51,8 +51,10 @@ class Writer(FastHttpUser):
         replica = (self.number + sequence) % len(REPLICAS)
         title = f"w{self.number}-{sequence}"
         body = {"title": title, "description": f"payload of {title}"}
-        # Logged before it goes out: a load stopped mid-request still names every write.
+        # Logged, and flushed, before it goes out: a load stopped mid-request (locust exits
+        # without flushing its users' files) still names every write the service may store.
         self.out.write(json.dumps({"sent": title}) + "\\n")
+        self.out.flush()
         started = time.time()
         url = REPLICAS[replica] + "/api/v1/items"
         with self.client.post(url, json=body, headers=HEADERS, catch_response=True) as answer:
